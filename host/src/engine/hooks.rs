@@ -1,0 +1,116 @@
+//! One typed method per plugin export. Each runs in a fresh instance under every limit and
+//! hands back the call environment, whose trace shows what the hook sent.
+
+use super::bindings::actions::{ActionContext, ActionError};
+use super::bindings::auth_flow::{AuthPlacement, AuthorizeRequest, CallbackResult, Grant, RevokeTarget, TokenSet};
+use super::bindings::types::{AuthError, HookContext, HttpRequest, HttpResponse};
+use super::{CallEnv, CallError, LoadedPlugin, PluginEngine};
+
+/// A hook's answer (the plugin's own `Result`) plus the environment after the call.
+pub type HookResult<T, E = AuthError> = Result<(Result<T, E>, CallEnv), CallError>;
+
+impl PluginEngine {
+    /// `auth-flow.authorize-url`.
+    pub async fn authorize_url(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: HookContext,
+        req: AuthorizeRequest,
+    ) -> HookResult<String> {
+        self.call(&plugin.pre, env, "authorize-url", move |store, world| {
+            Box::pin(async move { world.keyway_plugin_auth_flow().call_authorize_url(store, &ctx, &req).await })
+        })
+        .await
+    }
+
+    /// `auth-flow.parse-callback`.
+    pub async fn parse_callback(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: HookContext,
+        query: Vec<(String, String)>,
+    ) -> HookResult<CallbackResult> {
+        self.call(&plugin.pre, env, "parse-callback", move |store, world| {
+            Box::pin(async move { world.keyway_plugin_auth_flow().call_parse_callback(store, &ctx, &query).await })
+        })
+        .await
+    }
+
+    /// `auth-flow.token-request`.
+    pub async fn token_request(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: HookContext,
+        grant: Grant,
+    ) -> HookResult<HttpRequest> {
+        self.call(&plugin.pre, env, "token-request", move |store, world| {
+            Box::pin(async move { world.keyway_plugin_auth_flow().call_token_request(store, &ctx, &grant).await })
+        })
+        .await
+    }
+
+    /// `auth-flow.parse-token-response`. Outbound calls are allowed inside (two-step exchanges).
+    pub async fn parse_token_response(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: HookContext,
+        grant: Grant,
+        response: HttpResponse,
+    ) -> HookResult<TokenSet> {
+        self.call(&plugin.pre, env, "parse-token-response", move |store, world| {
+            Box::pin(async move {
+                world.keyway_plugin_auth_flow().call_parse_token_response(store, &ctx, &grant, &response).await
+            })
+        })
+        .await
+    }
+
+    /// `auth-flow.revoke-request`.
+    pub async fn revoke_request(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: HookContext,
+        target: RevokeTarget,
+    ) -> HookResult<Option<HttpRequest>> {
+        self.call(&plugin.pre, env, "revoke-request", move |store, world| {
+            Box::pin(async move { world.keyway_plugin_auth_flow().call_revoke_request(store, &ctx, &target).await })
+        })
+        .await
+    }
+
+    /// `auth-flow.api-base`.
+    pub async fn api_base(&self, plugin: &LoadedPlugin, env: CallEnv, ctx: HookContext) -> HookResult<String> {
+        self.call(&plugin.pre, env, "api-base", move |store, world| {
+            Box::pin(async move { world.keyway_plugin_auth_flow().call_api_base(store, &ctx).await })
+        })
+        .await
+    }
+
+    /// `auth-flow.api-auth`.
+    pub async fn api_auth(&self, plugin: &LoadedPlugin, env: CallEnv, ctx: HookContext) -> HookResult<AuthPlacement> {
+        self.call(&plugin.pre, env, "api-auth", move |store, world| {
+            Box::pin(async move { world.keyway_plugin_auth_flow().call_api_auth(store, &ctx).await })
+        })
+        .await
+    }
+
+    /// `actions.invoke`, with the action's API session in `env`.
+    pub async fn invoke(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: ActionContext,
+        name: String,
+        input: String,
+    ) -> HookResult<String, ActionError> {
+        self.call(&plugin.pre, env, "invoke", move |store, world| {
+            Box::pin(async move { world.keyway_plugin_actions().call_invoke(store, &ctx, &name, &input).await })
+        })
+        .await
+    }
+}

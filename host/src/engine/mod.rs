@@ -1,0 +1,366 @@
+//! The Wasm runtime: compiles plugins once, checks them before anything runs, and calls
+//! their hooks each in a fresh, limited store.
+
+pub mod bindings;
+mod convert;
+mod hooks;
+mod host;
+mod manifest;
+mod store;
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
+
+pub use manifest::{ActionSpec, InputSpec, Manifest, SettingSpec};
+pub use store::{ApiSession, CallEnv};
+
+pub(crate) use manifest::fill_placeholders;
+
+use bindings::{Integration as World, IntegrationPre};
+use store::StoreData;
+
+/// The plugin API this host implements: the WIT package version in export names.
+pub const API_VERSION: &str = "0.1.0";
+const PACKAGE: &str = "keyway:plugin";
+
+/// Per-call resource limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock budget of one hook call, host calls included.
+    pub call_timeout: Duration,
+    /// Budget of time spent executing guest code in one call.
+    pub cpu_budget: Duration,
+    /// Largest linear memory one call may grow.
+    pub max_memory_bytes: usize,
+    /// How many hook calls may run at once; more wait their turn.
+    pub max_concurrent_calls: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            call_timeout: Duration::from_secs(30),
+            cpu_budget: Duration::from_secs(2),
+            max_memory_bytes: 32 << 20,
+            max_concurrent_calls: 64,
+        }
+    }
+}
+
+/// Granularity of the CPU budget: one epoch tick.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Why a plugin cannot be loaded. Each says what is wrong with the upload.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not a component at all.
+    #[error("not a WebAssembly component: {0}")]
+    Malformed(String),
+    /// A component, but not a Keyway plugin.
+    #[error("not a Keyway plugin: {0}")]
+    WrongWorld(String),
+    /// A Keyway plugin for another API version.
+    #[error(
+        "plugin built against keyway:plugin@{found}, but this host supports @{API_VERSION}; rebuild it with a matching keyway-sdk"
+    )]
+    UnsupportedApiVersion {
+        /// The version in the component's export names.
+        found: String,
+    },
+    /// Its manifest is invalid.
+    #[error("invalid manifest: {0}")]
+    Manifest(String),
+    /// Reading the manifest failed.
+    #[error("reading the manifest failed: {0}")]
+    Call(#[from] CallError),
+}
+
+/// Why one hook call failed. The host and other calls are unaffected.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The guest used up its CPU budget (an endless loop, usually).
+    #[error("plugin `{plugin}` ran out of its {budget:?} CPU budget in `{hook}`")]
+    CpuBudget {
+        /// The plugin.
+        plugin: String,
+        /// The hook.
+        hook: &'static str,
+        /// The budget it ran out of.
+        budget: Duration,
+    },
+    /// The call took longer than its wall-clock timeout.
+    #[error("plugin `{plugin}` did not finish `{hook}` within {timeout:?}")]
+    Timeout {
+        /// The plugin.
+        plugin: String,
+        /// The hook.
+        hook: &'static str,
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// The guest tried to grow memory past the cap.
+    #[error("plugin `{plugin}` exceeded its {limit_mib} MiB memory limit in `{hook}`")]
+    Memory {
+        /// The plugin.
+        plugin: String,
+        /// The hook.
+        hook: &'static str,
+        /// The cap.
+        limit_mib: usize,
+    },
+    /// The guest trapped (a panic, an out-of-bounds access...).
+    #[error("plugin `{plugin}` failed in `{hook}`: {message}")]
+    Trap {
+        /// The plugin.
+        plugin: String,
+        /// The hook.
+        hook: &'static str,
+        /// The trap, with the guest backtrace when there is one.
+        message: String,
+    },
+}
+
+/// Compiles and runs plugins. One per process; cheap to share behind an `Arc`.
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Linker<StoreData>,
+    limits: Limits,
+    permits: Arc<tokio::sync::Semaphore>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for PluginEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginEngine").field("limits", &self.limits).finish_non_exhaustive()
+    }
+}
+
+impl Drop for PluginEngine {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl PluginEngine {
+    /// Builds the engine and starts its epoch ticker.
+    pub fn new(limits: Limits) -> anyhow::Result<Self> {
+        let slots = u32::try_from(limits.max_concurrent_calls.max(1) * 2).unwrap_or(u32::MAX);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(slots)
+            .total_core_instances(slots * 8)
+            .total_memories(slots * 4)
+            .total_tables(slots * 8)
+            .total_stacks(slots)
+            .max_memory_size(limits.max_memory_bytes.max(1 << 20) * 2)
+            .max_unused_warm_slots(16);
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .memory_reservation((limits.max_memory_bytes.max(1 << 20) * 2) as u64);
+        let engine = Engine::new(&config)?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        World::add_to_linker::<_, host::KeywayImports>(&mut linker, |data: &mut StoreData| host::HostView {
+            env: &mut data.env,
+        })?;
+
+        // A plain thread, not a tokio task: with every worker inside a spinning guest, a
+        // task would never run and nothing would ever interrupt the guests.
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = ticker_stop.clone();
+        let ticking = engine.weak();
+        std::thread::Builder::new().name("keyway-epoch".into()).spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                match ticking.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })?;
+
+        Ok(Self {
+            engine,
+            linker,
+            permits: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_calls.max(1))),
+            limits,
+            ticker_stop,
+        })
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Validates, compiles and pre-instantiates a plugin, then reads its manifest in a
+    /// sealed sandbox. Compilation runs off the async workers.
+    pub async fn load(
+        &self,
+        bytes: &[u8],
+        egress: &crate::egress::EgressClient,
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let hash = hex::encode(Sha256::digest(bytes));
+        if !bytes.starts_with(b"\0asm") {
+            return Err(LoadError::Malformed(
+                "the file does not start with the Wasm magic bytes; upload the `.wasm` that `cargo build --target wasm32-wasip2` produced".into(),
+            ));
+        }
+        let engine = self.engine.clone();
+        let owned = bytes.to_vec();
+        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &owned))
+            .await
+            .map_err(|e| LoadError::Malformed(format!("compilation did not finish: {e}")))?
+            .map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
+        let api_version = self.check_world(&component)?;
+        let instance_pre =
+            self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let pre = IntegrationPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+
+        let env = CallEnv::sealed("(loading)", egress.clone());
+        let (raw, _) = self
+            .call(&pre, env, "metadata.get", |store, world| {
+                Box::pin(async move { world.keyway_plugin_metadata().call_get(store).await })
+            })
+            .await?;
+        let manifest = Manifest::from_wit(raw).map_err(LoadError::Manifest)?;
+        Ok(Arc::new(LoadedPlugin { manifest, api_version, hash, pre }))
+    }
+
+    /// Checks exports and imports by name before anything is instantiated, and reads the API
+    /// version from the export names. `wasi:*` imports are allowed: every wasip2 Rust guest
+    /// has them, and the linker provides a sealed WASI.
+    fn check_world(&self, component: &Component) -> Result<String, LoadError> {
+        let ty = component.component_type();
+        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let mut version = None;
+        for name in &exports {
+            if let Some(rest) = name.strip_prefix(&format!("{PACKAGE}/"))
+                && let Some((_, v)) = rest.split_once('@')
+            {
+                version = Some(v.to_string());
+            }
+        }
+        let Some(version) = version else {
+            return Err(LoadError::WrongWorld(format!(
+                "it exports [{}], but a Keyway plugin exports {PACKAGE}/auth-flow@{API_VERSION} (build it with keyway-sdk and `keyway_sdk::export!`)",
+                exports.join(", ")
+            )));
+        };
+        if version != API_VERSION {
+            return Err(LoadError::UnsupportedApiVersion { found: version });
+        }
+        for wanted in ["metadata", "auth-flow", "actions"] {
+            let full = format!("{PACKAGE}/{wanted}@{API_VERSION}");
+            if !exports.contains(&full) {
+                return Err(LoadError::WrongWorld(format!("it does not export `{full}`")));
+            }
+        }
+        for (name, _) in ty.imports(&self.engine) {
+            let known =
+                ["outbound", "api", "log", "types"].iter().any(|i| name == format!("{PACKAGE}/{i}@{API_VERSION}"));
+            if !known && !name.starts_with("wasi:") {
+                return Err(LoadError::WrongWorld(format!(
+                    "it imports `{name}`, which the Keyway host does not provide"
+                )));
+            }
+        }
+        Ok(version)
+    }
+
+    /// Runs `f` against a fresh instance of `plugin`, under every limit. Returns the result
+    /// and the environment (with its trace) after the call.
+    pub(crate) async fn call<R, F>(
+        &self,
+        pre: &IntegrationPre<StoreData>,
+        env: CallEnv,
+        hook: &'static str,
+        f: F,
+    ) -> Result<(R, CallEnv), CallError>
+    where
+        R: Send,
+        F: for<'a> FnOnce(
+                &'a mut Store<StoreData>,
+                &'a World,
+            ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
+            + Send,
+    {
+        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        let plugin_name = env.plugin.clone();
+        let mut store = Store::new(&self.engine, StoreData::new(env, self.limits.max_memory_bytes));
+        store.limiter(|data| &mut data.memory);
+
+        // Yield to tokio at every tick so a spinning guest cannot starve other calls, and
+        // interrupt it when its CPU budget is spent.
+        let budget_ticks = (self.limits.cpu_budget.as_millis() / TICK.as_millis()).max(1) as u64;
+        let mut ticks = 0u64;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            ticks += 1;
+            if ticks >= budget_ticks {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+            }
+        });
+
+        let pre = pre.clone();
+        let outcome = tokio::time::timeout(self.limits.call_timeout, async {
+            let world = pre.instantiate_async(&mut store).await?;
+            f(&mut store, &world).await
+        })
+        .await;
+
+        let result = match outcome {
+            Err(_) => Err(CallError::Timeout { plugin: plugin_name, hook, timeout: self.limits.call_timeout }),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(self.classify(&store, err, plugin_name, hook)),
+        };
+        result.map(|value| (value, store.into_data().env))
+    }
+
+    fn classify(
+        &self,
+        store: &Store<StoreData>,
+        err: wasmtime::Error,
+        plugin: String,
+        hook: &'static str,
+    ) -> CallError {
+        if store.data().memory.exceeded {
+            return CallError::Memory { plugin, hook, limit_mib: self.limits.max_memory_bytes >> 20 };
+        }
+        if let Some(wasmtime::Trap::Interrupt) = err.downcast_ref::<wasmtime::Trap>() {
+            return CallError::CpuBudget { plugin, hook, budget: self.limits.cpu_budget };
+        }
+        CallError::Trap { plugin, hook, message: format!("{err:#}") }
+    }
+}
+
+/// A compiled, validated plugin, ready to instantiate.
+pub struct LoadedPlugin {
+    /// What the plugin declared, validated.
+    pub manifest: Manifest,
+    /// The API version the plugin was built against.
+    pub api_version: String,
+    /// SHA-256 of the component bytes, hex.
+    pub hash: String,
+    pre: IntegrationPre<StoreData>,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("name", &self.manifest.name)
+            .field("version", &self.manifest.version)
+            .field("hash", &self.hash)
+            .finish()
+    }
+}

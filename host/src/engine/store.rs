@@ -1,0 +1,111 @@
+//! What one hook call's store holds: an empty WASI context, the memory cap, and the
+//! environment host imports work in. A fresh store per call, so nothing leaks between
+//! connections.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::egress::{Allowlist, EgressClient};
+use crate::engine::bindings::api::ApiRequest;
+use crate::engine::bindings::types::{HttpError, HttpResponse};
+use crate::trace::{Redactor, TraceEntry};
+
+/// The app's API as an action sees it: the host resolves, authenticates, counts and retries.
+pub trait ApiSession: Send + Sync {
+    /// Sends one API request for the action.
+    fn call(
+        &self,
+        req: ApiRequest,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + '_>>;
+}
+
+/// The environment of one hook call.
+pub struct CallEnv {
+    /// The plugin's name, for logs.
+    pub plugin: String,
+    /// Where `outbound` may go.
+    pub allowlist: Allowlist,
+    /// The client outbound requests go through.
+    pub egress: EgressClient,
+    /// The flow's secret values, masked in traces and plugin logs.
+    pub redactor: Redactor,
+    /// The API session, for actions only.
+    pub api: Option<Arc<dyn ApiSession>>,
+    /// What `outbound` sent during the call.
+    pub trace: Vec<TraceEntry>,
+}
+
+impl std::fmt::Debug for CallEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallEnv")
+            .field("plugin", &self.plugin)
+            .field("allowlist", &self.allowlist)
+            .field("api", &self.api.is_some())
+            .field("trace", &self.trace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallEnv {
+    /// An environment with an empty allowlist: the plugin can call nothing.
+    pub fn sealed(plugin: &str, egress: EgressClient) -> Self {
+        Self {
+            plugin: plugin.to_string(),
+            allowlist: Allowlist::default(),
+            egress,
+            redactor: Redactor::default(),
+            api: None,
+            trace: Vec::new(),
+        }
+    }
+}
+
+/// Caps linear memory, and remembers that it did: a refused grow surfaces as the guest's
+/// own `unreachable` trap (Rust aborts on OOM), which alone would not say why.
+pub(crate) struct MemoryCap {
+    pub(crate) max_bytes: usize,
+    pub(crate) exceeded: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// Everything a store holds.
+pub(crate) struct StoreData {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) memory: MemoryCap,
+    pub(crate) env: CallEnv,
+}
+
+impl StoreData {
+    pub(crate) fn new(env: CallEnv, max_memory: usize) -> Self {
+        // No environment, arguments, preopened directories or sockets; stdio discarded.
+        let wasi = WasiCtxBuilder::new()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .build();
+        Self { wasi, table: ResourceTable::new(), memory: MemoryCap { max_bytes: max_memory, exceeded: false }, env }
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}

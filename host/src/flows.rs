@@ -1,0 +1,589 @@
+//! The OAuth2 flow, driven through plugin hooks.
+//!
+//! The host mints `state` and the PKCE verifier, enforces egress, stamps times and keeps the
+//! secrets; every request on the wire comes from the plugin. This module knows nothing of
+//! storage: callers load a [`ConnectionState`], run a step, and persist what it returns.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use oauth2::{CsrfToken, PkceCodeChallenge};
+use url::Url;
+
+use crate::connection::{ConnectionState, Credentials, Tokens, unix_seconds};
+use crate::egress::{Allowlist, EgressClient, EgressError, OutboundRequest, OutboundResponse};
+use crate::engine::bindings::auth_flow::{
+    self, AuthPlacement, AuthorizeRequest, CodeGrant, Expiry, Grant, RefreshGrant, RevokeTarget,
+};
+use crate::engine::bindings::types::{self as wit, AuthError, HookContext};
+use crate::engine::{CallEnv, CallError, LoadedPlugin, PluginEngine, fill_placeholders};
+use crate::integration::{AuthMethod, ClientAuth, IntegrationConfig};
+use crate::secret::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken, StateToken};
+use crate::trace::{Redactor, TraceEntry};
+
+/// Caps on what a plugin may hand back, so a hostile provider cannot bloat the store.
+const MAX_TOKEN_BYTES: usize = 64 << 10;
+const MAX_METADATA_ENTRIES: usize = 64;
+const MAX_METADATA_VALUE: usize = 4096;
+/// An `expires_in` beyond this is treated as this: ten years.
+const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
+
+/// Why a flow step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// The provider refused (RFC 6749 §5.2 or the app's own error).
+    #[error("the provider answered `{code}`{}", description.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Provider {
+        /// `invalid_grant`, `access_denied`, ...
+        code: String,
+        /// The provider's explanation.
+        description: Option<String>,
+    },
+    /// The provider's answer could not be understood.
+    #[error("the provider's answer could not be read: {0}")]
+    InvalidResponse(String),
+    /// The integration or connection is configured in a way the plugin cannot use.
+    #[error("configuration problem: {0}")]
+    Config(String),
+    /// The request could not be sent or got no answer.
+    #[error(transparent)]
+    Egress(#[from] EgressError),
+    /// The plugin itself failed (trap, limits).
+    #[error(transparent)]
+    Plugin(#[from] CallError),
+    /// The callback does not match what was sent.
+    #[error("callback refused: {0}")]
+    Callback(String),
+    /// The token endpoint is overloaded or failing (429 or 5xx): worth retrying later.
+    #[error("the token endpoint answered {status}; retry later")]
+    Unavailable {
+        /// 429 or 5xx.
+        status: u16,
+        /// The provider's `Retry-After`, in seconds form.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl FlowError {
+    /// Whether the provider said the grant is dead: the user must reconnect.
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, FlowError::Provider { code, .. } if code == "invalid_grant")
+    }
+}
+
+impl From<AuthError> for FlowError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Provider(p) => FlowError::Provider { code: p.code, description: p.description },
+            AuthError::InvalidResponse(m) => FlowError::InvalidResponse(m),
+            AuthError::InvalidConfig(m) => FlowError::Config(m),
+            AuthError::Transport(m) => FlowError::Egress(EgressError::Transport(m)),
+        }
+    }
+}
+
+/// A started authorization: what the host must remember until the callback.
+#[derive(Debug, Clone)]
+pub struct PendingAuthorization {
+    /// Where to send the browser.
+    pub authorize_url: String,
+    /// Single-use; the callback must bring it back.
+    pub state: StateToken,
+    /// The PKCE verifier, when PKCE is on.
+    pub verifier: Option<PkceVerifier>,
+    /// The exact redirect URI the authorize request used; the token request repeats it.
+    pub redirect_uri: String,
+    /// After this the state is refused.
+    pub expires_at: SystemTime,
+}
+
+/// A Web API request through a connection.
+#[derive(Debug, Clone, Default)]
+pub struct ApiCall {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Relative to the API base, or absolute within the allowlist.
+    pub path: String,
+    /// Extra query parameters.
+    pub query: Vec<(String, String)>,
+    /// Extra headers; any `Authorization` is dropped, the host attaches credentials.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Option<Vec<u8>>,
+}
+
+/// Runs flow steps. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Flows {
+    engine: Arc<PluginEngine>,
+    egress: EgressClient,
+    redirect_uri: String,
+    state_ttl: Duration,
+}
+
+impl Flows {
+    /// `redirect_uri` is the public URL plus `/oauth`.
+    pub fn new(engine: Arc<PluginEngine>, egress: EgressClient, redirect_uri: String, state_ttl: Duration) -> Self {
+        Self { engine, egress, redirect_uri, state_ttl }
+    }
+
+    /// The redirect URI every authorize request carries.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// The plugin engine.
+    pub fn engine(&self) -> &Arc<PluginEngine> {
+        &self.engine
+    }
+
+    /// The egress client.
+    pub fn egress(&self) -> &EgressClient {
+        &self.egress
+    }
+
+    /// Mints `state` and PKCE, and asks the plugin for the authorize URL.
+    pub async fn begin(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &ConnectionState,
+    ) -> Result<PendingAuthorization, FlowError> {
+        let state = StateToken::new(CsrfToken::new_random().secret().clone());
+        let (challenge, verifier) = if integration.pkce {
+            let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+            (Some(challenge.as_str().to_string()), Some(PkceVerifier::new(verifier.secret().clone())))
+        } else {
+            (None, None)
+        };
+        let env = self.env(plugin, integration, conn)?;
+        let req = AuthorizeRequest {
+            redirect_uri: self.redirect_uri.clone(),
+            state: state.secret().to_string(),
+            code_challenge: challenge,
+        };
+        let (result, env) = self.engine.authorize_url(plugin, env, hook_context(integration, conn), req).await?;
+        let authorize_url = result?;
+        let parsed = Url::parse(&authorize_url).map_err(|e| {
+            FlowError::Config(format!("plugin `{}` returned an invalid authorize URL: {e}", plugin.manifest.name))
+        })?;
+        env.allowlist.check(&parsed)?;
+        self.egress.config().check_scheme(&parsed)?;
+        Ok(PendingAuthorization {
+            authorize_url,
+            state,
+            verifier,
+            redirect_uri: self.redirect_uri.clone(),
+            expires_at: SystemTime::now() + self.state_ttl,
+        })
+    }
+
+    /// Completes a callback whose `state` the caller has already matched (and consumed):
+    /// checks the issuer, lets the plugin read the query, and exchanges the code. Returns the
+    /// tokens; callback and token metadata are merged into `conn`.
+    pub async fn complete(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &mut ConnectionState,
+        pending: &PendingAuthorization,
+        query: Vec<(String, String)>,
+        trace: &mut Vec<TraceEntry>,
+    ) -> Result<Tokens, FlowError> {
+        if pending.expires_at < SystemTime::now() {
+            return Err(FlowError::Callback("this authorization expired; start the connection again".into()));
+        }
+        if let Some(issuer) = &integration.issuer {
+            let iss = query.iter().find(|(k, _)| k == "iss").map(|(_, v)| v.as_str());
+            if iss != Some(issuer.as_str()) {
+                return Err(FlowError::Callback(format!(
+                    "the callback's issuer `{}` is not the integration's issuer `{issuer}` (RFC 9207); check the integration's `issuer`",
+                    iss.unwrap_or("(missing)")
+                )));
+            }
+        }
+        let env = self.env(plugin, integration, conn)?;
+        let (result, _) = self.engine.parse_callback(plugin, env, hook_context(integration, conn), query).await?;
+        let callback = result?;
+        check_metadata(&callback.metadata)?;
+        conn.merge_metadata(callback.metadata);
+        let code = AuthorizationCode::new(callback.code);
+        let grant = Grant::AuthorizationCode(CodeGrant {
+            code: code.secret().to_string(),
+            redirect_uri: pending.redirect_uri.clone(),
+            code_verifier: pending.verifier.as_ref().map(|v| v.secret().to_string()),
+        });
+        let mut redactor = Redactor::default();
+        redactor.add(code.secret());
+        if let Some(v) = &pending.verifier {
+            redactor.add(v.secret());
+        }
+        self.token_exchange(plugin, integration, conn, grant, redactor, None, trace).await
+    }
+
+    /// Refreshes the connection's tokens. A response without a refresh token keeps the old one.
+    pub async fn refresh(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &mut ConnectionState,
+        trace: &mut Vec<TraceEntry>,
+    ) -> Result<Tokens, FlowError> {
+        let Some(current) = conn.credentials.tokens().cloned() else {
+            return Err(FlowError::Config("the connection has no OAuth tokens to refresh; connect it first".into()));
+        };
+        let grant = Grant::Refresh(RefreshGrant {
+            refresh_token: current.refresh_token.as_ref().map(|r| r.secret().to_string()),
+            access_token: current.access_token.secret().to_string(),
+        });
+        self.token_exchange(plugin, integration, conn, grant, Redactor::default(), current.refresh_token, trace).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn token_exchange(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &mut ConnectionState,
+        grant: Grant,
+        extra_secrets: Redactor,
+        previous_refresh: Option<RefreshToken>,
+        trace: &mut Vec<TraceEntry>,
+    ) -> Result<Tokens, FlowError> {
+        let mut env = self.env(plugin, integration, conn)?;
+        env.redactor = merge(env.redactor, &extra_secrets);
+        let ctx = hook_context(integration, conn);
+        let (result, env) = self.engine.token_request(plugin, env, ctx.clone(), grant.clone()).await?;
+        let request: OutboundRequest = result?.into();
+
+        // Expiry counts from the moment the request left, not from when the answer came.
+        let sent_at = SystemTime::now();
+        let (response, entry) = self.egress.send(&env.allowlist, &request, &env.redactor).await;
+        trace.push(entry);
+        let response = response?;
+        if response.status == 429 || response.status >= 500 {
+            return Err(FlowError::Unavailable { status: response.status, retry_after: retry_after(&response) });
+        }
+
+        let (result, env) = self.engine.parse_token_response(plugin, env, ctx, grant, response.into()).await?;
+        trace.extend(env.trace);
+        let set = result?;
+        let tokens = accept_token_set(set.clone(), sent_at, previous_refresh)?;
+        check_metadata(&set.metadata)?;
+        for (_, value) in &set.metadata {
+            if value.contains(tokens.access_token.secret())
+                || tokens.refresh_token.as_ref().is_some_and(|r| value.contains(r.secret()))
+            {
+                return Err(FlowError::InvalidResponse(format!(
+                    "plugin `{}` put a token into connection metadata, which is not secret storage",
+                    plugin.manifest.name
+                )));
+            }
+        }
+        conn.merge_metadata(set.metadata);
+        conn.credentials = Credentials::OAuth(tokens.clone());
+        Ok(tokens)
+    }
+
+    /// Revokes the connection's grant at the provider (RFC 7009): the refresh token when
+    /// there is one, else the access token. Returns `false` when the plugin has no revoke
+    /// request (no revoke path).
+    pub async fn revoke(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &ConnectionState,
+        trace: &mut Vec<TraceEntry>,
+    ) -> Result<bool, FlowError> {
+        let Some(tokens) = conn.credentials.tokens() else {
+            return Ok(false);
+        };
+        let target = match &tokens.refresh_token {
+            Some(r) => RevokeTarget { token: r.secret().to_string(), token_type_hint: "refresh_token".into() },
+            None => {
+                RevokeTarget { token: tokens.access_token.secret().to_string(), token_type_hint: "access_token".into() }
+            }
+        };
+        let env = self.env(plugin, integration, conn)?;
+        let (result, env) = self.engine.revoke_request(plugin, env, hook_context(integration, conn), target).await?;
+        let Some(request) = result? else {
+            return Ok(false);
+        };
+        let (response, entry) = self.egress.send(&env.allowlist, &request.into(), &env.redactor).await;
+        trace.push(entry);
+        let response = response?;
+        if !(200..300).contains(&response.status) {
+            return Err(FlowError::Provider {
+                code: format!("http_{}", response.status),
+                description: Some(truncate_body(&response.body)),
+            });
+        }
+        Ok(true)
+    }
+
+    /// Sends a Web API request through the connection: resolves the path against the
+    /// plugin's API base, attaches credentials as the plugin's `api-auth` says, and sends it
+    /// under the connection's allowlist.
+    pub async fn api_request(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &ConnectionState,
+        call: ApiCall,
+        trace: &mut Vec<TraceEntry>,
+    ) -> Result<OutboundResponse, FlowError> {
+        let ctx = hook_context(integration, conn);
+        let env = self.env(plugin, integration, conn)?;
+        let (base, env) = self.engine.api_base(plugin, env, ctx.clone()).await?;
+        let base = base?;
+        let (auth, mut env) = self.engine.api_auth(plugin, env, ctx).await?;
+        let auth = auth?;
+        let base_url = Url::parse(&base).map_err(|e| {
+            FlowError::Config(format!("plugin `{}` gave an invalid API base `{base}`: {e}", plugin.manifest.name))
+        })?;
+        env.allowlist.allow(base_url.as_str()).map_err(FlowError::Config)?;
+
+        let mut url = resolve_api_url(&base_url, &call.path)?;
+        for (k, v) in &call.query {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        let mut headers: Vec<(String, String)> =
+            call.headers.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("authorization")).collect();
+        let values = TemplateValues { conn, integration };
+        match auth {
+            AuthPlacement::Header((name, template)) => {
+                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+                headers.push((name, values.fill(&template)?));
+            }
+            AuthPlacement::Query((name, template)) => {
+                url.query_pairs_mut().append_pair(&name, &values.fill(&template)?);
+            }
+            AuthPlacement::Basic((user, pass)) => {
+                use base64::Engine as _;
+                let pair = format!("{}:{}", values.fill(&user)?, values.fill(&pass)?);
+                headers.push((
+                    "Authorization".into(),
+                    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+                ));
+            }
+            AuthPlacement::None => {}
+        }
+        let request = OutboundRequest { method: call.method, url: url.to_string(), headers, body: call.body };
+        let (response, entry) = self.egress.send(&env.allowlist, &request, &env.redactor).await;
+        trace.push(entry);
+        Ok(response?)
+    }
+
+    /// The sandbox environment for one hook call on this connection: its allowlist and the
+    /// secrets to mask.
+    fn env(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &ConnectionState,
+    ) -> Result<CallEnv, FlowError> {
+        let mut allowlist = Allowlist::default();
+        allowlist.allow(&integration.site).map_err(FlowError::Config)?;
+        if integration.auth_method == AuthMethod::Oauth2 {
+            allowlist.allow(&integration.authorization_url).map_err(FlowError::Config)?;
+        }
+        let hosts = plugin
+            .manifest
+            .hosts_for(&conn.inputs)
+            .map_err(|e| FlowError::Config(format!("plugin `{}` host template: {e}", plugin.manifest.name)))?;
+        for host in hosts {
+            allowlist.allow(&host).map_err(|e| {
+                FlowError::Config(format!("plugin `{}` declares host `{host}`: {e}", plugin.manifest.name))
+            })?;
+        }
+        let mut redactor = Redactor::default();
+        if let Some(secret) = &integration.client_secret {
+            redactor.add(secret.secret());
+            crate::trace::add_basic_credentials(&mut redactor, &integration.client_id, secret.secret());
+        }
+        conn.credentials.register(&mut redactor);
+        Ok(CallEnv {
+            plugin: plugin.manifest.name.clone(),
+            allowlist,
+            egress: self.egress.clone(),
+            redactor,
+            api: None,
+            trace: Vec::new(),
+        })
+    }
+}
+
+fn merge(mut base: Redactor, extra: &Redactor) -> Redactor {
+    base.absorb(extra);
+    base
+}
+
+/// The WIT view of an integration and connection, as auth hooks receive it.
+pub fn hook_context(integration: &IntegrationConfig, conn: &ConnectionState) -> HookContext {
+    HookContext {
+        integration: wit::Integration {
+            auth_method: match integration.auth_method {
+                AuthMethod::Oauth2 => wit::AuthMethod::Oauth2,
+                AuthMethod::Basic => wit::AuthMethod::Basic,
+                AuthMethod::Token => wit::AuthMethod::Token,
+            },
+            client_id: integration.client_id.clone(),
+            client_secret: integration.client_secret.as_ref().map(|s| s.secret().to_string()).unwrap_or_default(),
+            site: integration.site.clone(),
+            authorization_url: integration.authorization_url.clone(),
+            token_path: integration.token_path.clone(),
+            revoke_path: integration.revoke_path.clone(),
+            scopes: integration.scopes.clone(),
+            client_auth: match integration.client_auth {
+                ClientAuth::Basic => wit::ClientAuth::Basic,
+                ClientAuth::Post => wit::ClientAuth::Post,
+                ClientAuth::BasicAndPost => wit::ClientAuth::BasicAndPost,
+            },
+            pkce: integration.pkce,
+            settings: integration.settings.to_string(),
+        },
+        inputs: conn.inputs.clone(),
+        metadata: conn.metadata.clone(),
+    }
+}
+
+/// Checks a plugin's token set and makes its expiry absolute from `sent_at`.
+fn accept_token_set(
+    set: auth_flow::TokenSet,
+    sent_at: SystemTime,
+    previous_refresh: Option<RefreshToken>,
+) -> Result<Tokens, FlowError> {
+    if set.access_token.is_empty() {
+        return Err(FlowError::InvalidResponse("the token response has an empty access token".into()));
+    }
+    if set.access_token.len() > MAX_TOKEN_BYTES || set.refresh_token.as_ref().is_some_and(|r| r.len() > MAX_TOKEN_BYTES)
+    {
+        return Err(FlowError::InvalidResponse(format!("a token is over {MAX_TOKEN_BYTES} bytes")));
+    }
+    let expires_at = set.expiry.map(|e| match e {
+        Expiry::ExpiresIn(seconds) => unix_seconds(sent_at).saturating_add(seconds.min(MAX_EXPIRES_IN)),
+        Expiry::ExpiresAt(at) => at,
+    });
+    Ok(Tokens {
+        access_token: AccessToken::new(set.access_token),
+        refresh_token: set.refresh_token.filter(|r| !r.is_empty()).map(RefreshToken::new).or(previous_refresh),
+        token_type: set.token_type,
+        expires_at,
+        scopes: set.scopes,
+    })
+}
+
+fn check_metadata(entries: &[(String, String)]) -> Result<(), FlowError> {
+    if entries.len() > MAX_METADATA_ENTRIES {
+        return Err(FlowError::InvalidResponse(format!("more than {MAX_METADATA_ENTRIES} metadata entries")));
+    }
+    if let Some((k, _)) = entries.iter().find(|(k, v)| k.len() > 128 || v.len() > MAX_METADATA_VALUE) {
+        return Err(FlowError::InvalidResponse(format!("metadata `{k}` is over the size cap")));
+    }
+    Ok(())
+}
+
+fn resolve_api_url(base: &Url, path: &str) -> Result<Url, FlowError> {
+    if let Ok(absolute) = Url::parse(path) {
+        return Ok(absolute);
+    }
+    if !path.starts_with('/') {
+        return Err(FlowError::Config(format!("API path `{path}` must start with `/` or be an absolute URL")));
+    }
+    // Join onto the base's path, so a base of `https://x/v1` and a path `/users` give `/v1/users`.
+    let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
+    Url::parse(&joined).map_err(|e| FlowError::Config(format!("API path `{path}`: {e}")))
+}
+
+/// `Retry-After` in its delay-seconds form; an HTTP-date is rare from token endpoints and
+/// is treated as absent (the caller's backoff applies).
+fn retry_after(response: &OutboundResponse) -> Option<Duration> {
+    response.header("retry-after")?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+fn truncate_body(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    text.chars().take(200).collect()
+}
+
+/// The values `api-auth` templates may name.
+struct TemplateValues<'a> {
+    conn: &'a ConnectionState,
+    integration: &'a IntegrationConfig,
+}
+
+impl TemplateValues<'_> {
+    fn fill(&self, template: &str) -> Result<String, FlowError> {
+        fill_placeholders(template, |name| match name {
+            "access_token" => match &self.conn.credentials {
+                Credentials::OAuth(t) => Some(t.access_token.secret().to_string()),
+                Credentials::Token(t) => Some(t.secret().to_string()),
+                _ => None,
+            },
+            "username" => match &self.conn.credentials {
+                Credentials::Basic { username, .. } => Some(username.clone()),
+                _ => None,
+            },
+            "password" => match &self.conn.credentials {
+                Credentials::Basic { password, .. } => Some(password.secret().to_string()),
+                _ => None,
+            },
+            "client_id" => Some(self.integration.client_id.clone()),
+            other => {
+                let (scope, key) = other.split_once('.')?;
+                let source = match scope {
+                    "metadata" => &self.conn.metadata,
+                    "inputs" => &self.conn.inputs,
+                    _ => return None,
+                };
+                source.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+            }
+        })
+        .map_err(|e| FlowError::Config(format!("api-auth template: {e}; does the connection have its credentials?")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_counted_from_when_the_request_was_sent() {
+        let sent_at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let set = |expiry| auth_flow::TokenSet {
+            access_token: "a".into(),
+            refresh_token: None,
+            token_type: None,
+            expiry,
+            scopes: None,
+            metadata: vec![],
+        };
+        let tokens = accept_token_set(set(Some(Expiry::ExpiresIn(60))), sent_at, None).unwrap();
+        assert_eq!(tokens.expires_at, Some(1_060));
+        let tokens = accept_token_set(set(Some(Expiry::ExpiresAt(5))), sent_at, None).unwrap();
+        assert_eq!(tokens.expires_at, Some(5));
+        let tokens = accept_token_set(set(Some(Expiry::ExpiresIn(u64::MAX))), sent_at, None).unwrap();
+        assert_eq!(tokens.expires_at, Some(1_000 + MAX_EXPIRES_IN));
+    }
+
+    #[test]
+    fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+        let set = auth_flow::TokenSet {
+            access_token: "new".into(),
+            refresh_token: None,
+            token_type: Some("bearer".into()),
+            expiry: None,
+            scopes: None,
+            metadata: vec![],
+        };
+        let tokens = accept_token_set(set, SystemTime::now(), Some(RefreshToken::new("old-refresh"))).unwrap();
+        assert_eq!(tokens.refresh_token.unwrap().secret(), "old-refresh");
+    }
+
+    #[test]
+    fn api_paths_join_onto_the_base_path() {
+        let base = Url::parse("https://api.example.com/v1/").unwrap();
+        assert_eq!(resolve_api_url(&base, "/users").unwrap().as_str(), "https://api.example.com/v1/users");
+        assert!(resolve_api_url(&base, "users").is_err());
+    }
+}

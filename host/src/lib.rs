@@ -1,0 +1,22 @@
+//! Keyway: a WebAssembly plugin host for custom OAuth2 integrations.
+//!
+//! Each app's OAuth quirks live in a Wasm component loaded through the versioned
+//! `keyway:plugin` WIT interface; the standard flow from the help article is the built-in
+//! default component. The host mints `state` and PKCE, enforces the egress policy and the
+//! sandbox's limits, keeps the secrets, and formats no OAuth request itself.
+//!
+//! - [`engine`]: compiles, checks and runs plugins.
+//! - [`flows`]: the OAuth2 flow driven through plugin hooks.
+//! - [`egress`]: the only way a request leaves the host.
+//! - [`integration`], [`connection`]: the data the flows work on.
+//! - [`secret`], [`trace`]: secrets that cannot leak, and redacted records of the wire.
+
+pub mod builtin;
+pub mod connection;
+pub mod demo;
+pub mod egress;
+pub mod engine;
+pub mod flows;
+pub mod integration;
+pub mod secret;
+pub mod trace;

@@ -1,0 +1,76 @@
+//! Secret newtypes.
+//!
+//! Every secret the host handles gets its own type, so it cannot be logged or returned by
+//! accident: `Debug` prints a placeholder, there is no `Display`, and the value is reached
+//! only through `.secret()`, which is easy to grep for in review.
+
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a secret value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The secret value itself. Call only where the value must leave the host's
+            /// memory: on the wire to the provider, or into the encrypted store.
+            pub fn secret(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// An OAuth2 client secret, as registered by the admin.
+    ClientSecret
+);
+secret_type!(
+    /// An access token issued by a provider.
+    AccessToken
+);
+secret_type!(
+    /// A refresh token issued by a provider.
+    RefreshToken
+);
+secret_type!(
+    /// An authorization code from a callback. Short-lived, but a bearer credential until used.
+    AuthorizationCode
+);
+secret_type!(
+    /// A PKCE code verifier (RFC 7636).
+    PkceVerifier
+);
+secret_type!(
+    /// The `state` value that binds a callback to its pending connection.
+    StateToken
+);
+secret_type!(
+    /// A password stored for a `basic` integration's connection.
+    Password
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let token = AccessToken::new("very-secret-token");
+        let printed = format!("{token:?} {:?}", Some(ClientSecret::new("s3cr3t")));
+        assert!(!printed.contains("very-secret-token"), "{printed}");
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+        assert!(printed.contains("AccessToken([redacted])"), "{printed}");
+        assert_eq!(token.secret(), "very-secret-token");
+    }
+}

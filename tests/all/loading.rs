@@ -1,0 +1,79 @@
+//! Loading checks a component before anything runs, with errors that say what is wrong.
+
+use keyway::egress::{EgressClient, EgressConfig};
+use keyway::engine::{API_VERSION, LoadError};
+use keyway_tests::components::{GUEST_PROBE, GUEST_WRONG_WORLD, STANDARD_OAUTH2};
+
+use crate::engine;
+
+async fn try_load(bytes: &[u8]) -> Result<std::sync::Arc<keyway::engine::LoadedPlugin>, LoadError> {
+    engine().await.load(bytes, &EgressClient::new(EgressConfig::default()).unwrap()).await
+}
+
+#[tokio::test]
+async fn the_standard_component_declares_itself() {
+    let plugin = try_load(STANDARD_OAUTH2).await.unwrap();
+    assert_eq!(plugin.manifest.name, "standard-oauth2");
+    assert_eq!(plugin.api_version, API_VERSION);
+    assert_eq!(plugin.manifest.callback_code_param, "code");
+    assert_eq!(plugin.manifest.callback_state_param, "state");
+    assert!(plugin.manifest.actions.is_empty());
+    assert_eq!(plugin.hash.len(), 64);
+}
+
+#[tokio::test]
+async fn a_manifest_declares_hosts_and_inputs() {
+    let plugin = try_load(GUEST_PROBE).await.unwrap();
+    assert_eq!(plugin.manifest.hosts, ["http://declared.test"]);
+    let input = &plugin.manifest.inputs[0];
+    assert_eq!(input.name, "tenant");
+    let ok = [("tenant".to_string(), "acme-1".to_string())];
+    assert!(plugin.manifest.validate_inputs(&ok).is_ok());
+    let bad = [("tenant".to_string(), "evil.example/".to_string())];
+    let (field, message) = plugin.manifest.validate_inputs(&bad).unwrap_err();
+    assert_eq!(field, "inputs.tenant");
+    assert!(message.contains("must match"), "{message}");
+}
+
+#[tokio::test]
+async fn malformed_bytes_get_a_clear_error() {
+    let err = try_load(b"definitely not wasm").await.unwrap_err();
+    assert!(matches!(err, LoadError::Malformed(_)), "{err}");
+    assert!(err.to_string().contains("wasm32-wasip2"), "{err}");
+
+    let mut truncated = STANDARD_OAUTH2[..STANDARD_OAUTH2.len() / 2].to_vec();
+    truncated.extend_from_slice(b"garbage");
+    let err = try_load(&truncated).await.unwrap_err();
+    assert!(matches!(err, LoadError::Malformed(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_component_of_another_world_is_refused_by_name() {
+    let err = try_load(GUEST_WRONG_WORLD).await.unwrap_err();
+    assert!(matches!(err, LoadError::WrongWorld(_)), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("keyway:plugin/auth-flow@0.1.0"), "{message}");
+    assert!(message.contains("run"), "names what it does export: {message}");
+}
+
+#[tokio::test]
+async fn another_api_version_is_refused_before_instantiation() {
+    // Rewrite the package version in every interface name: a consistent component built
+    // against keyway:plugin@0.9.0.
+    let from = b"keyway:plugin/";
+    let mut bytes = STANDARD_OAUTH2.to_vec();
+    let mut i = 0;
+    while let Some(pos) = find(&bytes[i..], from) {
+        let start = i + pos;
+        let at = start + find(&bytes[start..], b"@0.1.0").expect("versioned name");
+        bytes[at + 1..at + 6].copy_from_slice(b"0.9.0");
+        i = at + 6;
+    }
+    let err = try_load(&bytes).await.unwrap_err();
+    assert!(matches!(err, LoadError::UnsupportedApiVersion { ref found } if found == "0.9.0"), "{err}");
+    assert!(err.to_string().contains("rebuild it"), "{err}");
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

@@ -1,0 +1,161 @@
+//! The sandbox: limits that fail one call only, no ambient authority, and the egress
+//! allowlist applied to everything a plugin sends.
+
+use keyway::connection::ConnectionState;
+use keyway::egress::{Allowlist, EgressClient, EgressConfig};
+use keyway::engine::bindings::auth_flow::AuthorizeRequest;
+use keyway::engine::{CallEnv, CallError, LoadedPlugin};
+use keyway::flows::hook_context;
+use keyway::integration::IntegrationConfig;
+use keyway::trace::Redactor;
+use keyway_mock_provider::{MockConfig, MockProvider};
+use keyway_tests::components::{GUEST_ALLOC, GUEST_LOOP, GUEST_PROBE, STANDARD_OAUTH2};
+
+use crate::{REDIRECT_URI, engine, load};
+
+fn request() -> AuthorizeRequest {
+    AuthorizeRequest { redirect_uri: REDIRECT_URI.into(), state: "state-value".into(), code_challenge: None }
+}
+
+fn integration(site: &str, settings: serde_json::Value) -> IntegrationConfig {
+    let mut config = IntegrationConfig::oauth2("probe", "id", "secret", site, &format!("{site}/authorize"), "/token");
+    config.settings = settings;
+    config
+}
+
+fn env(plugin: &LoadedPlugin, allow: &[&str], egress: EgressConfig) -> CallEnv {
+    let mut allowlist = Allowlist::default();
+    for url in allow {
+        allowlist.allow(url).unwrap();
+    }
+    CallEnv {
+        plugin: plugin.manifest.name.clone(),
+        allowlist,
+        egress: EgressClient::new(egress).unwrap(),
+        redactor: Redactor::default(),
+        api: None,
+        trace: Vec::new(),
+    }
+}
+
+/// Runs the probe guest's `authorize-url` in `mode` against `url`, returning its answer.
+async fn probe(mode: &str, url: &str, allow: &[&str], egress: EgressConfig) -> Result<String, String> {
+    let plugin = load(GUEST_PROBE).await;
+    let config = integration("http://127.0.0.1:9", serde_json::json!({"mode": mode, "url": url}));
+    let ctx = hook_context(&config, &ConnectionState::default());
+    let (result, _) = engine()
+        .await
+        .authorize_url(&plugin, env(&plugin, allow, egress), ctx, request())
+        .await
+        .expect("the probe does not trap");
+    result.map_err(|e| format!("{e:?}"))
+}
+
+#[tokio::test]
+async fn an_endless_loop_hits_the_cpu_budget_and_the_next_call_works() {
+    let looping = load(GUEST_LOOP).await;
+    let config = integration("http://127.0.0.1:9", serde_json::json!({}));
+    let ctx = hook_context(&config, &ConnectionState::default());
+    let err = engine()
+        .await
+        .authorize_url(&looping, env(&looping, &[], EgressConfig::default()), ctx.clone(), request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CallError::CpuBudget { hook: "authorize-url", .. }), "{err}");
+    assert!(err.to_string().contains("CPU budget"), "{err}");
+
+    let standard = load(STANDARD_OAUTH2).await;
+    let (url, _) = engine()
+        .await
+        .authorize_url(&standard, env(&standard, &[], EgressConfig::default()), ctx, request())
+        .await
+        .expect("the engine keeps serving");
+    assert!(url.unwrap().starts_with("http://127.0.0.1:9/authorize?"));
+}
+
+#[tokio::test]
+async fn unbounded_allocation_hits_the_memory_limit_and_the_next_call_works() {
+    let hog = load(GUEST_ALLOC).await;
+    let config = integration("http://127.0.0.1:9", serde_json::json!({}));
+    let ctx = hook_context(&config, &ConnectionState::default());
+    let err = engine()
+        .await
+        .authorize_url(&hog, env(&hog, &[], EgressConfig::default()), ctx.clone(), request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CallError::Memory { limit_mib: 16, .. }), "{err}");
+
+    // One bad call fails alone: the same plugin fails the same clean way again, and
+    // another plugin on the same engine runs normally.
+    let again = engine()
+        .await
+        .authorize_url(&hog, env(&hog, &[], EgressConfig::default()), ctx.clone(), request())
+        .await
+        .unwrap_err();
+    assert!(matches!(again, CallError::Memory { .. }), "{again}");
+    let standard = load(STANDARD_OAUTH2).await;
+    let (url, _) = engine()
+        .await
+        .authorize_url(&standard, env(&standard, &[], EgressConfig::default()), ctx, request())
+        .await
+        .expect("the engine keeps serving");
+    assert!(url.is_ok());
+}
+
+#[tokio::test]
+async fn a_plugin_has_no_environment_files_or_sockets() {
+    let none = EgressConfig::default;
+    assert_eq!(probe("env", "", &[], none()).await, Ok("env=0".into()));
+    let fs = probe("fs", "", &[], none()).await.unwrap_err();
+    assert!(fs.contains("fs:"), "{fs}");
+    let tcp = probe("tcp", "127.0.0.1:9", &[], none()).await.unwrap_err();
+    assert!(tcp.contains("tcp:"), "{tcp}");
+}
+
+#[tokio::test]
+async fn outbound_requests_outside_the_allowlist_are_refused() {
+    let provider = MockProvider::start(MockConfig::default()).await.unwrap();
+    let target = format!("{}/api/me", provider.base_url());
+    let err = probe("outbound", &target, &["http://127.0.0.1:9"], EgressConfig::default()).await.unwrap_err();
+    assert!(err.contains("allowlist"), "{err}");
+    assert!(provider.requests().is_empty(), "nothing reached the provider");
+
+    // The same URL once its origin is allowed gets through (401: no token attached).
+    let ok = probe("outbound", &target, &[&provider.base_url()], EgressConfig::default()).await;
+    assert_eq!(ok, Ok("status=401".into()));
+}
+
+#[tokio::test]
+async fn blocked_networks_are_refused_even_when_allowlisted() {
+    let blocked = "127.0.0.2:0".parse().unwrap();
+    let provider = MockProvider::start_on(blocked, MockConfig::default()).await.unwrap();
+    let egress = EgressConfig { blocked_networks: vec!["127.0.0.2/32".parse().unwrap()], ..EgressConfig::default() };
+    let err = probe("outbound", &format!("{}/api/me", provider.base_url()), &[&provider.base_url()], egress)
+        .await
+        .unwrap_err();
+    assert!(err.contains("blocked network"), "{err}");
+    assert!(provider.requests().is_empty());
+}
+
+#[tokio::test]
+async fn plain_http_to_a_non_loopback_host_needs_the_operators_exception() {
+    let provider = MockProvider::start(MockConfig::default()).await.unwrap();
+    let port = provider.base_url().rsplit(':').next().unwrap().to_string();
+    let url = format!("http://app.mock.test:{port}/api/me");
+    let resolve = vec![keyway::egress::ResolveRule { host: "*.mock.test".into(), ip: "127.0.0.1".parse().unwrap() }];
+    let allow = [format!("http://app.mock.test:{port}")];
+    let allow: Vec<&str> = allow.iter().map(String::as_str).collect();
+
+    let strict = EgressConfig { resolve: resolve.clone(), ..EgressConfig::default() };
+    let err = probe("outbound", &url, &allow, strict).await.unwrap_err();
+    assert!(err.contains("insecure_http_hosts"), "{err}");
+
+    let relaxed = EgressConfig { resolve, insecure_http_hosts: vec!["*.mock.test".into()], ..EgressConfig::default() };
+    assert_eq!(probe("outbound", &url, &allow, relaxed).await, Ok("status=401".into()));
+}
+
+#[tokio::test]
+async fn auth_hooks_cannot_use_the_api_import() {
+    let err = probe("api", "/api/me", &[], EgressConfig::default()).await.unwrap_err();
+    assert!(err.contains("actions only"), "{err}");
+}
