@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs what building Keyway needs beyond the Rust toolchain: the wasm32-wasip2 target,
-# which the build scripts use to compile plugins/ into components. Sourced by demo.sh and test.sh.
+# What building and testing Keyway needs beyond the Rust toolchain. Sourced by demo.sh and test.sh.
 set -euo pipefail
 
+# The build compiles plugins/ into components for wasm32-wasip2.
 ensure_wasm_target() {
   if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
     return 0
@@ -12,4 +12,20 @@ ensure_wasm_target() {
     echo "setup: could not install wasm32-wasip2. Install it with 'rustup target add wasm32-wasip2' and run again." >&2
     exit 1
   fi
+}
+
+# The storage and service tests run against a throwaway PostgreSQL cluster, started by the
+# tests themselves with initdb; this installs the server binaries when they are missing.
+ensure_postgres() {
+  if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing PostgreSQL (Debian package 'postgresql') for the storage tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    return 0
+  fi
+  echo "setup: PostgreSQL is not installed: install the 'postgresql' package, or point" >&2
+  echo "       KEYWAY_TEST_DATABASE_URL at a server the tests may create databases on." >&2
+  if [ "${CI:-}" = true ]; then exit 1; fi
 }

@@ -1,144 +1,197 @@
-//! `keyway demo`: one full connection against the strict mock provider, in one process.
+//! `keyway demo`: one full connection through the REST API of an in-process `keyway serve`
+//! on the embedded SQLite default, against the strict mock provider.
 //!
-//! It plays the user's browser itself (following the authorize URL and reading the
-//! redirect), so it needs no network beyond loopback and no input. Every request is printed
-//! redacted, and the run fails at the first step that does not succeed.
+//! It plays the user's browser itself (following the authorize URL to the provider and the
+//! provider's redirect back to `/oauth`), so it needs no network beyond loopback and no
+//! input. Each request is printed as the provider received it, secrets masked, and the run
+//! fails at the first step that does not succeed.
 
 use std::io::Write;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
-use keyway_mock_provider::{MockConfig, MockProvider};
+use keyway_mock_provider::{MockConfig, MockProvider, RecordedRequest};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
 
-use crate::builtin::STANDARD_OAUTH2_WASM;
-use crate::connection::ConnectionState;
-use crate::egress::{EgressClient, EgressConfig};
-use crate::engine::{Limits, PluginEngine};
-use crate::flows::{ApiCall, Flows};
-use crate::integration::{ClientAuth, IntegrationConfig};
+use crate::config::{ServeArgs, Settings};
+use crate::crypto::MasterKey;
+use crate::egress::OutboundRequest;
+use crate::keys::ApiKey;
+use crate::serve::{Bootstrap, assemble};
+use crate::server::{AppState, app};
 use crate::trace::{Redactor, TraceEntry};
-
-/// The demo's redirect URI. Nothing listens there: the demo reads the provider's redirect
-/// itself, as a browser would before loading the page.
-const REDIRECT_BASE: &str = "http://127.0.0.1:8400";
 
 /// Runs the demo, printing to `out`. Fails at the first step that does not succeed.
 pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     let mut step = Steps { out, n: 0 };
-    writeln!(step.out, "keyway demo: the help article's standard OAuth2 flow, against a strict mock provider\n")?;
+    writeln!(step.out, "keyway demo: a full OAuth2 connection through the REST API, against a strict mock provider\n")?;
 
     step.begin("Start the strict mock provider")?;
     let provider = MockProvider::start(MockConfig::default()).await.context("starting the mock provider")?;
     let config = provider.config();
     step.ok(&format!("listening at {}", provider.base_url()))?;
 
-    step.begin("Load the built-in standard-oauth2 component")?;
-    let started = Instant::now();
-    let engine = Arc::new(PluginEngine::new(Limits::default())?);
-    let egress = EgressClient::new(EgressConfig::default())?;
-    let plugin = engine.load(STANDARD_OAUTH2_WASM, &egress).await?;
+    step.begin("Start keyway serve on the embedded SQLite default")?;
+    let data_dir = tempfile::Builder::new().prefix("keyway-demo-").tempdir()?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let server_url = format!("http://{}", listener.local_addr()?);
+    let settings = Settings::load(&ServeArgs {
+        public_url: Some(server_url.clone()),
+        data_dir: Some(data_dir.path().to_path_buf()),
+        ..Default::default()
+    })?;
+    let admin = ApiKey::generate();
+    let running =
+        assemble(&settings, Bootstrap { master_key: Some(MasterKey::generate()), admin_key: Some(admin.clone()) })
+            .await?;
+    let server = tokio::spawn(axum::serve(listener, app(AppState { service: running.service })).into_future());
     step.ok(&format!(
-        "{} {} (plugin API {}), {} KiB, compiled in {} ms",
-        plugin.manifest.name,
-        plugin.manifest.version,
-        plugin.api_version,
-        STANDARD_OAUTH2_WASM.len() / 1024,
-        started.elapsed().as_millis()
+        "{server_url}, database {}, redirect URI {}",
+        data_dir.path().join("keyway.db").display(),
+        settings.redirect_uri()
     ))?;
 
-    step.begin("Register the integration (the article's form)")?;
-    let mut integration = IntegrationConfig::oauth2(
-        "mock-app",
-        &config.client_id,
-        &config.client_secret,
-        &provider.base_url(),
-        &provider.authorization_url(),
-        MockProvider::TOKEN_PATH,
-    );
-    integration.revoke_path = Some(MockProvider::REVOKE_PATH.into());
-    integration.scopes = vec!["read".into(), "write".into()];
-    integration.client_auth = ClientAuth::Basic;
-    integration.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    step.ok(&format!(
-        "site {}, token path {}, revoke path {}, scopes {:?}, PKCE on",
-        integration.site,
-        integration.token_path,
-        MockProvider::REVOKE_PATH,
-        integration.scopes
-    ))?;
-
-    let flows = Flows::new(engine, egress, format!("{REDIRECT_BASE}/oauth"), Duration::from_secs(600));
-    let mut conn = ConnectionState { id: "demo-connection".into(), ..Default::default() };
-
-    step.begin("Authorize: the plugin formats the first request")?;
-    let pending = flows.begin(&plugin, &integration, &conn).await?;
+    let api = Api {
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
+        base: server_url.clone(),
+        key: admin,
+    };
     let mut redactor = Redactor::default();
-    redactor.add(pending.state.secret());
-    writeln!(step.out, "    GET {}", redactor.scrub(&pending.authorize_url))?;
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let answer = browser.get(&pending.authorize_url).send().await.context("following the authorize URL")?;
+    redactor.add(&config.client_secret);
+
+    step.begin("Register the integration: POST /api/v1/integrations (the article's form)")?;
+    let integration = api
+        .send(
+            "POST",
+            "/api/v1/integrations",
+            Some(json!({
+                "name": "Mock App",
+                "client_id": config.client_id,
+                "client_secret": config.client_secret,
+                "site": provider.base_url(),
+                "authorization_url": provider.authorization_url(),
+                "token_path": MockProvider::TOKEN_PATH,
+                "revoke_path": MockProvider::REVOKE_PATH,
+                "scopes": "read\nwrite",
+            })),
+            201,
+        )
+        .await?;
+    ensure!(integration.get("client_secret").is_none(), "the API returned the client secret");
+    let integration_id = text(&integration, "id")?;
+    step.ok(&format!(
+        "{integration_id}: plugin {}, client auth {}, scopes {}",
+        text(&integration, "plugin")?,
+        text(&integration, "client_auth")?,
+        integration["scopes"]
+    ))?;
+
+    step.begin("Add a connection: the standard component formats the first request")?;
+    let created = api
+        .send("POST", &format!("/api/v1/integrations/{integration_id}/connections"), Some(json!({"name": "demo"})), 201)
+        .await?;
+    let connection_id = text(&created, "id")?;
+    let authorize_url = text(&created, "authorize_url")?;
+    let state = url::Url::parse(&authorize_url)?
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .context("the authorize URL has no state")?;
+    redactor.add(&state);
+    writeln!(step.out, "    GET {}", redactor.scrub(&authorize_url))?;
+    step.ok(&format!("{connection_id} is {}", text(&created, "status")?))?;
+
+    step.begin("Authorize in the browser, then the callback: the component formats the token request")?;
+    let answer = api.http.get(&authorize_url).send().await.context("following the authorize URL")?;
     let location = answer
         .headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(String::from)
         .with_context(|| format!("the provider answered {} without a redirect", answer.status()))?;
-    let callback = url::Url::parse(&location)?;
-    let query: Vec<(String, String)> = callback.query_pairs().into_owned().collect();
-    for (k, v) in &query {
+    for (k, v) in url::Url::parse(&location)?.query_pairs() {
         if k == "code" {
-            redactor.add(v);
+            redactor.add(&v);
         }
     }
-    step.ok(&format!("{} redirected the browser to {}", answer.status().as_u16(), redactor.scrub(&location)))?;
+    writeln!(step.out, "    the provider redirects the browser to {}", redactor.scrub(&location))?;
+    let page = api.http.get(&location).send().await.context("delivering the callback")?;
+    let page_status = page.status();
+    let page_text = page.text().await?;
+    ensure!(page_status == 200 && page_text.contains("Connected"), "the callback page says: {page_text}");
+    step.wire(&provider, MockProvider::TOKEN_PATH, &redactor)?;
+    let connection = api.send("GET", &format!("/api/v1/connections/{connection_id}"), None, 200).await?;
+    ensure!(connection["status"] == "active", "the connection is {}", connection["status"]);
+    step.ok(&format!("the connection is active; the token expires at {}", connection["expires_at"]))?;
 
-    step.begin("Callback and token exchange: the plugin formats the second request")?;
-    let returned_state = query.iter().find(|(k, _)| k == "state").map(|(_, v)| v.as_str());
-    ensure!(returned_state == Some(pending.state.secret()), "the callback's state does not match the one sent");
-    let mut trace = Vec::new();
-    let tokens = flows.complete(&plugin, &integration, &mut conn, &pending, query, &mut trace).await;
-    step.trace(&trace)?;
-    let tokens = tokens?;
-    step.ok(&format!(
-        "access token [redacted], {}, refresh token {}",
-        tokens.expires_at.map_or("no expiry".to_string(), |at| format!("expires at Unix time {at}")),
-        if tokens.refresh_token.is_some() { "kept" } else { "absent" }
-    ))?;
+    step.begin("Web API call: POST /api/v1/connections/{id}/request, the host attaches the token")?;
+    provider.clear_requests();
+    let response = api
+        .send(
+            "POST",
+            &format!("/api/v1/connections/{connection_id}/request"),
+            Some(json!({"method": "GET", "path": "/api/me"})),
+            200,
+        )
+        .await?;
+    ensure!(response["status"] == 200, "the app answered {}", response["status"]);
+    step.wire(&provider, "/api/me", &redactor)?;
+    step.ok(&format!("the app answered 200: {}", response["body"]))?;
 
-    step.begin("Web API call through the connection")?;
-    let mut trace = Vec::new();
-    let me = ApiCall { method: "GET".into(), path: "/api/me".into(), ..Default::default() };
-    let response = flows.api_request(&plugin, &integration, &conn, me.clone(), &mut trace).await;
-    step.trace(&trace)?;
-    let response = response?;
-    ensure!(response.status == 200, "the API answered {}", response.status);
-    step.ok(&format!("200: {}", String::from_utf8_lossy(&response.body)))?;
-
-    step.begin("Refresh (RFC 6749 §6)")?;
-    let mut trace = Vec::new();
-    let old_access = tokens.access_token.clone();
-    let refreshed = flows.refresh(&plugin, &integration, &mut conn, &mut trace).await;
-    step.trace(&trace)?;
-    let refreshed = refreshed?;
-    ensure!(refreshed.access_token != old_access, "the refresh returned the same access token");
+    step.begin("Refresh (RFC 6749 §6): POST /api/v1/connections/{id}/refresh")?;
+    provider.clear_requests();
+    api.send("POST", &format!("/api/v1/connections/{connection_id}/refresh"), None, 200).await?;
+    step.wire(&provider, MockProvider::TOKEN_PATH, &redactor)?;
+    ensure!(provider.token_requests_by_grant("refresh_token") == 1, "the provider saw no refresh");
     step.ok("a new access token; the refresh token is kept")?;
 
-    step.begin("Revoke (RFC 7009)")?;
-    let mut trace = Vec::new();
-    let revoked = flows.revoke(&plugin, &integration, &conn, &mut trace).await;
-    step.trace(&trace)?;
-    ensure!(revoked?, "the plugin produced no revoke request");
-    let mut trace = Vec::new();
-    let after = flows.api_request(&plugin, &integration, &conn, me, &mut trace).await?;
-    if after.status != 401 {
-        bail!("after revocation the API still answered {}", after.status);
+    step.begin("Disconnect (RFC 7009): DELETE /api/v1/connections/{id} revokes, then deletes")?;
+    provider.clear_requests();
+    api.send("DELETE", &format!("/api/v1/connections/{connection_id}"), None, 204).await?;
+    step.wire(&provider, MockProvider::REVOKE_PATH, &redactor)?;
+    if provider.requests_to(MockProvider::REVOKE_PATH).is_empty() {
+        bail!("the provider received no revocation");
     }
-    step.ok("revoked; the API now answers 401 for the old token")?;
+    api.send("GET", &format!("/api/v1/connections/{connection_id}"), None, 404).await?;
+    step.ok("revoked at the provider and deleted")?;
 
+    server.abort();
     provider.shutdown().await;
     writeln!(step.out, "All {} steps succeeded.", step.n)?;
     Ok(())
+}
+
+/// A small client for the demo's REST calls.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    key: ApiKey,
+}
+
+impl Api {
+    /// Sends a request and checks the status; returns the JSON body (`null` when empty).
+    async fn send(&self, method: &str, path: &str, body: Option<Value>, expect: u16) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method.parse()?, format!("{}{path}", self.base))
+            .bearer_auth(self.key.secret())
+            .timeout(Duration::from_secs(60));
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let response = request.send().await.with_context(|| format!("{method} {path}"))?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        if status != expect {
+            bail!("{method} {path} answered {status}, expected {expect}: {text}");
+        }
+        Ok(if text.is_empty() { Value::Null } else { serde_json::from_str(&text)? })
+    }
+}
+
+fn text(value: &Value, field: &str) -> anyhow::Result<String> {
+    value[field].as_str().map(String::from).with_context(|| format!("the answer has no `{field}`: {value}"))
 }
 
 /// Numbered step output.
@@ -157,12 +210,30 @@ impl<W: Write> Steps<'_, W> {
         writeln!(self.out, "    ok: {outcome}\n")
     }
 
-    fn trace(&mut self, entries: &[TraceEntry]) -> std::io::Result<()> {
-        for entry in entries {
+    /// Prints what the provider received at `path`, redacted.
+    fn wire(&mut self, provider: &MockProvider, path: &str, redactor: &Redactor) -> std::io::Result<()> {
+        for received in provider.requests_to(path) {
+            writeln!(self.out, "    as the provider received it:")?;
+            let entry = TraceEntry::request_only(&as_request(provider, &received), redactor);
             for line in entry.to_string().lines() {
-                writeln!(self.out, "    {line}")?;
+                writeln!(self.out, "      {line}")?;
             }
         }
         Ok(())
+    }
+}
+
+fn as_request(provider: &MockProvider, r: &RecordedRequest) -> OutboundRequest {
+    let mut url = format!("{}{}", provider.base_url(), r.path);
+    if !r.query.is_empty() {
+        url.push('?');
+        url.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(&r.query).finish());
+    }
+    let shown = ["accept", "content-type", "authorization"];
+    OutboundRequest {
+        method: r.method.clone(),
+        url,
+        headers: r.headers.iter().filter(|(k, _)| shown.contains(&k.as_str())).cloned().collect(),
+        body: (!r.body.is_empty()).then(|| r.body.clone()),
     }
 }

@@ -350,23 +350,26 @@ impl Flows {
         let mut headers: Vec<(String, String)> =
             call.headers.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("authorization")).collect();
         let values = TemplateValues { conn, integration };
-        match auth {
-            AuthPlacement::Header((name, template)) => {
-                headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
-                headers.push((name, values.fill(&template)?));
+        for placement in auth {
+            match placement {
+                AuthPlacement::Header((name, template)) => {
+                    headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
+                    headers.push((name, values.fill(&template)?));
+                }
+                AuthPlacement::Query((name, template)) => {
+                    url.query_pairs_mut().append_pair(&name, &values.fill(&template)?);
+                }
+                AuthPlacement::Basic((user, pass)) => {
+                    use base64::Engine as _;
+                    let pair = format!("{}:{}", values.fill(&user)?, values.fill(&pass)?);
+                    headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
+                    headers.push((
+                        "Authorization".into(),
+                        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+                    ));
+                }
+                AuthPlacement::None => {}
             }
-            AuthPlacement::Query((name, template)) => {
-                url.query_pairs_mut().append_pair(&name, &values.fill(&template)?);
-            }
-            AuthPlacement::Basic((user, pass)) => {
-                use base64::Engine as _;
-                let pair = format!("{}:{}", values.fill(&user)?, values.fill(&pass)?);
-                headers.push((
-                    "Authorization".into(),
-                    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
-                ));
-            }
-            AuthPlacement::None => {}
         }
         let request = OutboundRequest { method: call.method, url: url.to_string(), headers, body: call.body };
         let (response, entry) = self.egress.send(&env.allowlist, &request, &env.redactor).await;
@@ -387,9 +390,18 @@ impl Flows {
         if integration.auth_method == AuthMethod::Oauth2 {
             allowlist.allow(&integration.authorization_url).map_err(FlowError::Config)?;
         }
+        // Host templates name connection inputs, plus the integration's site, so a tenant
+        // plugin can declare `{site_scheme}://{subdomain}.{site_host}`.
+        let mut vars = conn.inputs.clone();
+        if let Ok(site) = Url::parse(&integration.site) {
+            let host = site.host_str().unwrap_or_default();
+            let host = site.port().map_or(host.to_string(), |p| format!("{host}:{p}"));
+            vars.push(("site_host".into(), host));
+            vars.push(("site_scheme".into(), site.scheme().into()));
+        }
         let hosts = plugin
             .manifest
-            .hosts_for(&conn.inputs)
+            .hosts_for(&vars)
             .map_err(|e| FlowError::Config(format!("plugin `{}` host template: {e}", plugin.manifest.name)))?;
         for host in hosts {
             allowlist.allow(&host).map_err(|e| {

@@ -7,7 +7,7 @@ use url::Url;
 use crate::secret::ClientSecret;
 
 /// How connections of an integration authenticate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     /// The browser authorization-code flow.
@@ -20,7 +20,7 @@ pub enum AuthMethod {
 }
 
 /// Client authentication at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     /// The Basic header only (the article's default).

@@ -10,13 +10,24 @@
 //! - [`egress`]: the only way a request leaves the host.
 //! - [`integration`], [`connection`]: the data the flows work on.
 //! - [`secret`], [`trace`]: secrets that cannot leak, and redacted records of the wire.
+//! - [`service`], [`server`], [`serve`]: `keyway serve`, the REST API and the OAuth callback.
+//! - [`crypto`], [`keys`]: encryption at rest and API keys.
+//! - [`config`], [`cli`]: settings and the command-line companions of the REST API.
 
 pub mod builtin;
+pub mod cli;
+pub mod config;
 pub mod connection;
+pub mod crypto;
 pub mod demo;
 pub mod egress;
 pub mod engine;
 pub mod flows;
 pub mod integration;
+pub mod keys;
+pub mod registry;
 pub mod secret;
+pub mod serve;
+pub mod server;
+pub mod service;
 pub mod trace;

@@ -15,15 +15,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the integration service: the REST API, the OAuth redirect URI and the store.
+    Serve(keyway::config::ServeArgs),
     /// Run a full connection against a built-in strict mock provider: authorize, token
     /// exchange, one API call, refresh and revoke, printing each request (redacted).
     Demo,
+    #[command(flatten)]
+    Client(keyway::cli::Command),
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("KEYWAY_LOG").unwrap_or_else(|_| EnvFilter::new("keyway=info,warn")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -35,7 +40,12 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Serve(args) => match keyway::config::Settings::load(&args) {
+                Ok(settings) => keyway::serve::run(settings).await,
+                Err(e) => Err(e.into()),
+            },
             Command::Demo => keyway::demo::run(&mut std::io::stdout()).await,
+            Command::Client(command) => keyway::cli::run(command, &mut std::io::stdout()).await,
         }
     });
     match result {

@@ -208,6 +208,13 @@ impl TraceEntry {
         }
     }
 
+    /// A request as it was received elsewhere (by a provider, say), with no outcome.
+    pub fn request_only(req: &OutboundRequest, redactor: &Redactor) -> Self {
+        let mut entry = Self::new(req, Err(&EgressError::Transport(String::new())), Duration::ZERO, redactor);
+        entry.error = None;
+        entry
+    }
+
     /// One line: `POST https://... -> 200 (12 ms)`.
     pub fn summary(&self) -> String {
         let outcome = match (&self.status, &self.error) {
@@ -231,7 +238,7 @@ impl std::fmt::Display for TraceEntry {
         match (&self.status, &self.error) {
             (Some(status), _) => write!(f, "  -> {status} ({})", millis(self.duration))?,
             (None, Some(err)) => write!(f, "  -> failed: {err}")?,
-            (None, None) => write!(f, "  -> no answer")?,
+            (None, None) => {}
         }
         if !self.response_body.is_empty() {
             write!(f, "\n  response: {}", self.response_body)?;

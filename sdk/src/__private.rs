@@ -68,7 +68,7 @@ impl<P: Plugin + Default, K: Package> auth_flow::Guest for Adapter<P, K> {
         P::default().api_base(&ctx)
     }
 
-    fn api_auth(ctx: HookContext) -> Result<AuthPlacement, AuthError> {
+    fn api_auth(ctx: HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
         P::default().api_auth(&ctx)
     }
 }

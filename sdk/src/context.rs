@@ -45,6 +45,12 @@ impl HookContext {
     pub fn settings(&self) -> Value {
         self.integration.settings()
     }
+
+    /// A string setting, or `None` when the admin set none (or set a non-string): for a plugin
+    /// setting with a default, `ctx.setting_str("version").unwrap_or_else(|| DEFAULT.into())`.
+    pub fn setting_str(&self, name: &str) -> Option<String> {
+        self.settings().get(name).and_then(Value::as_str).map(str::to_string)
+    }
 }
 
 impl ActionContext {

@@ -121,6 +121,18 @@ impl HttpRequest {
         form::remove(&mut pairs, name);
         self.set_form_body(&pairs);
     }
+
+    /// Turns a form body into a JSON object of the same fields, as strings (a repeated name keeps
+    /// its first value), and sets `Content-Type: application/json`. Other headers (`Accept`,
+    /// `Authorization: Basic`) stay. For an app whose token endpoint wants the standard fields as
+    /// JSON: `standard::token_request(ctx, grant)?` then `request.form_to_json_body()`.
+    pub fn form_to_json_body(&mut self) {
+        let mut object = serde_json::Map::new();
+        for (name, value) in self.form_pairs() {
+            object.entry(name).or_insert(Value::String(value));
+        }
+        self.set_json_body(&Value::Object(object));
+    }
 }
 
 impl HttpResponse {
@@ -204,6 +216,18 @@ mod tests {
         assert_eq!(request.headers.len(), 2);
         request.remove_header("x");
         assert_eq!(request.headers, vec![("Accept".to_string(), "text/plain".to_string())]);
+    }
+
+    #[test]
+    fn form_to_json_body_keeps_fields_and_other_headers() {
+        let mut request =
+            HttpRequest::post_form("https://a.test/t", &[("code", "c d"), ("grant_type", "g"), ("code", "x")])
+                .with_header("Authorization", "Basic abc");
+        request.form_to_json_body();
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        assert_eq!(request.header("authorization"), Some("Basic abc"));
+        let body: Value = serde_json::from_slice(request.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body, json!({"code": "c d", "grant_type": "g"}));
     }
 
     #[test]

@@ -138,7 +138,7 @@ pub trait Plugin {
 
     /// How the host attaches credentials to API requests. Override for another header
     /// (`X-Shopify-Access-Token: {access_token}`) or a query parameter.
-    fn api_auth(&self, ctx: &HookContext) -> Result<AuthPlacement, AuthError> {
+    fn api_auth(&self, ctx: &HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
         standard::api_auth(ctx)
     }
 

@@ -325,6 +325,47 @@ fn truncate(text: &str) -> String {
     }
 }
 
+/// Splits a scope list the way apps write it: separated by commas (`repo,gist`, as GitHub, Slack
+/// and TikTok answer), by spaces (RFC 6749 §3.3), or both; empty entries dropped. For a token
+/// response whose `scope` is not space-separated:
+/// `set.scopes = body["scope"].as_str().map(standard::split_scopes)`.
+///
+/// ```
+/// assert_eq!(keyway_sdk::standard::split_scopes("repo, gist user"), ["repo", "gist", "user"]);
+/// ```
+pub fn split_scopes(list: &str) -> Vec<String> {
+    list.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// The named fields of a parsed response, as connection metadata (`workspace_id`, `bot_id`,
+/// `instance_url`): strings as they are, numbers and booleans as written; missing, null and
+/// nested values are skipped. A dotted name reads a nested field and keeps the dotted name as
+/// its key (`team.id`, which API templates name `{metadata.team.id}`). Never name a token:
+/// metadata is not secret storage, and the host refuses a token in it.
+///
+/// ```
+/// # use keyway_sdk::{serde_json::json, standard::metadata_fields};
+/// let body = json!({"workspace_id": "w1", "bot_id": "b1", "team": {"id": 7}, "owner": {"user": {}}});
+/// assert_eq!(
+///     metadata_fields(&body, &["workspace_id", "team.id", "owner", "missing"]),
+///     [("workspace_id".to_string(), "w1".to_string()), ("team.id".to_string(), "7".to_string())]
+/// );
+/// ```
+pub fn metadata_fields(body: &Value, names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let value = name.split('.').try_fold(body, |value, key| value.get(key))?;
+            let text = match value {
+                Value::String(text) => text.clone(),
+                Value::Number(_) | Value::Bool(_) => value.to_string(),
+                _ => return None,
+            };
+            Some((name.to_string(), text))
+        })
+        .collect()
+}
+
 /// The RFC 7009 revocation request, or `None` when the integration has no revoke path: `POST
 /// site + revoke_path` with the form `token` and `token_type_hint`, authenticated like the token
 /// request.
@@ -343,13 +384,14 @@ pub fn api_base(ctx: &HookContext) -> Result<String, AuthError> {
 
 /// `Authorization: Bearer {access_token}` for OAuth2 and token integrations, HTTP Basic from the
 /// connection's `{username}` and `{password}` for basic ones. The host fills in the templates.
-pub fn api_auth(ctx: &HookContext) -> Result<AuthPlacement, AuthError> {
-    Ok(match ctx.integration.auth_method {
+/// A plugin whose app also wants a fixed header pushes another placement onto this list.
+pub fn api_auth(ctx: &HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
+    Ok(vec![match ctx.integration.auth_method {
         AuthMethod::Oauth2 | AuthMethod::Token => {
             AuthPlacement::Header(("Authorization".to_string(), "Bearer {access_token}".to_string()))
         }
         AuthMethod::Basic => AuthPlacement::Basic(("{username}".to_string(), "{password}".to_string())),
-    })
+    }])
 }
 
 /// The standard plugin offers no actions, so every name is unknown.

@@ -6,12 +6,12 @@ async fn the_demo_completes_every_step_without_printing_secrets() {
     keyway::demo::run(&mut out).await.expect("the demo succeeds");
     let printed = String::from_utf8(out).unwrap();
     assert!(printed.contains("All 8 steps succeeded."), "{printed}");
-    for step in ["Authorize", "token exchange", "Web API call", "Refresh", "Revoke"] {
+    for step in ["Authorize", "token request", "Web API call", "Refresh", "Disconnect"] {
         assert!(printed.contains(step), "missing step {step}: {printed}");
     }
     let config = keyway_mock_provider::MockConfig::default();
     assert!(!printed.contains(&config.client_secret), "client secret printed");
-    assert!(printed.contains("Authorization: Basic [redacted]"), "{printed}");
+    assert!(printed.contains("authorization: Basic [redacted]"), "{printed}");
     // Everything the mock issues has a recognisable prefix; none may appear.
     for prefix in ["mock-code-", "mock-at-", "mock-rt-"] {
         assert!(!printed.contains(prefix), "a `{prefix}` secret was printed: {printed}");

@@ -1,10 +1,14 @@
 //! Workspace-level integration tests, one binary: the real host, real components built from
 //! `plugins/` and `tests/guests/`, and the strict mock provider on loopback.
 
+mod api;
+mod cli;
 mod demo;
 mod loading;
+mod registry;
 mod sandbox;
 mod standard_flow;
+mod store;
 mod wire_format;
 
 use std::sync::Arc;

@@ -6,6 +6,7 @@ pub mod components {
     include!(concat!(env!("OUT_DIR"), "/components.rs"));
 }
 
+pub mod postgres;
 
 /// A plain HTTP client for tests that play the browser: it never follows redirects, so the
 /// test can read where the provider sends the user.

@@ -92,7 +92,12 @@ impl PluginEngine {
     }
 
     /// `auth-flow.api-auth`.
-    pub async fn api_auth(&self, plugin: &LoadedPlugin, env: CallEnv, ctx: HookContext) -> HookResult<AuthPlacement> {
+    pub async fn api_auth(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: HookContext,
+    ) -> HookResult<Vec<AuthPlacement>> {
         self.call(&plugin.pre, env, "api-auth", move |store, world| {
             Box::pin(async move { world.keyway_plugin_auth_flow().call_api_auth(store, &ctx).await })
         })

@@ -52,7 +52,8 @@ pub struct Manifest {
     pub version: String,
     /// One line for admins.
     pub description: String,
-    /// URL prefixes the plugin may call, templated with connection inputs.
+    /// URL prefixes the plugin may call, templated with connection inputs and the
+    /// integration's `{site_scheme}` and `{site_host}` (host and port).
     pub hosts: Vec<String>,
     /// Per-connection inputs.
     pub inputs: Vec<InputSpec>,
@@ -95,6 +96,9 @@ impl Manifest {
         for i in m.inputs {
             if !valid_ident(&i.name) {
                 return Err(format!("input name `{}` must be letters, digits and underscores", i.name));
+            }
+            if RESERVED_VARS.contains(&i.name.as_str()) {
+                return Err(format!("input name `{}` is reserved for the integration's site; choose another", i.name));
             }
             if inputs.iter().any(|x: &InputSpec| x.name == i.name) {
                 return Err(format!("input `{}` is declared twice", i.name));
@@ -154,11 +158,11 @@ impl Manifest {
         })
     }
 
-    /// The manifest's hosts with connection inputs filled in.
-    pub fn hosts_for(&self, inputs: &[(String, String)]) -> Result<Vec<String>, String> {
+    /// The manifest's hosts with `vars` (connection inputs and the site's variables) filled in.
+    pub fn hosts_for(&self, vars: &[(String, String)]) -> Result<Vec<String>, String> {
         self.hosts
             .iter()
-            .map(|h| fill_placeholders(h, |name| inputs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())))
+            .map(|h| fill_placeholders(h, |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())))
             .collect()
     }
 
@@ -195,6 +199,9 @@ impl Manifest {
         Ok(())
     }
 }
+
+/// Template variables the host provides in `hosts`; inputs may not take these names.
+const RESERVED_VARS: &[&str] = &["site_host", "site_scheme"];
 
 fn valid_ident(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

@@ -131,6 +131,7 @@ pub struct PluginEngine {
     engine: Engine,
     linker: Linker<StoreData>,
     limits: Limits,
+    cache_dir: Option<std::path::PathBuf>,
     permits: Arc<tokio::sync::Semaphore>,
     ticker_stop: Arc<AtomicBool>,
 }
@@ -190,6 +191,7 @@ impl PluginEngine {
         Ok(Self {
             engine,
             linker,
+            cache_dir: None,
             permits: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_calls.max(1))),
             limits,
             ticker_stop,
@@ -199,6 +201,34 @@ impl PluginEngine {
     /// The limits every call runs under.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Keeps compiled artifacts in `dir` (this host's own disk), so a restart does not
+    /// recompile. Only files this host wrote are ever loaded back.
+    pub fn with_cache_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.cache_dir = Some(dir);
+        self
+    }
+
+    /// The artifact file for `hash` under this engine's settings: compiled code is only valid
+    /// for the engine configuration that produced it.
+    fn artifact_path(&self, hash: &str) -> Option<std::path::PathBuf> {
+        use std::hash::{Hash, Hasher};
+        let dir = self.cache_dir.as_ref()?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        Some(dir.join(format!("{hash}-{:016x}.cwasm", hasher.finish())))
+    }
+
+    /// Compiles `bytes`, or loads this host's cached artifact for them. Runs off the async
+    /// workers: compiling takes a while.
+    async fn compile(&self, bytes: &[u8], hash: &str) -> Result<Component, LoadError> {
+        let engine = self.engine.clone();
+        let artifact = self.artifact_path(hash);
+        let bytes = bytes.to_vec();
+        tokio::task::spawn_blocking(move || compile_or_load(&engine, &bytes, artifact))
+            .await
+            .map_err(|e| LoadError::Malformed(format!("compilation did not finish: {e}")))?
     }
 
     /// Validates, compiles and pre-instantiates a plugin, then reads its manifest in a
@@ -214,12 +244,7 @@ impl PluginEngine {
                 "the file does not start with the Wasm magic bytes; upload the `.wasm` that `cargo build --target wasm32-wasip2` produced".into(),
             ));
         }
-        let engine = self.engine.clone();
-        let owned = bytes.to_vec();
-        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &owned))
-            .await
-            .map_err(|e| LoadError::Malformed(format!("compilation did not finish: {e}")))?
-            .map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
+        let component = self.compile(bytes, &hash).await?;
         let api_version = self.check_world(&component)?;
         let instance_pre =
             self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
@@ -342,6 +367,47 @@ impl PluginEngine {
         }
         CallError::Trap { plugin, hook, message: format!("{err:#}") }
     }
+}
+
+/// Loads the cached artifact when there is a usable one, else compiles and caches.
+fn compile_or_load(
+    engine: &Engine,
+    bytes: &[u8],
+    artifact: Option<std::path::PathBuf>,
+) -> Result<Component, LoadError> {
+    if let Some(path) = &artifact
+        && path.exists()
+    {
+        // SAFETY: the file is in this host's private cache directory, written by
+        // `Component::serialize` below for this exact engine configuration (the name
+        // carries the compatibility hash); wasmtime checks the header again.
+        match unsafe { Component::deserialize_file(engine, path) } {
+            Ok(component) => return Ok(component),
+            Err(e) => tracing::warn!(path = %path.display(), "ignoring an unusable cached artifact: {e:#}"),
+        }
+    }
+    let component = Component::new(engine, bytes).map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
+    if let Some(path) = artifact
+        && let Err(e) = write_artifact(&path, &component)
+    {
+        tracing::warn!(path = %path.display(), "could not cache the compiled plugin: {e:#}");
+    }
+    Ok(component)
+}
+
+/// Writes a compiled artifact atomically (temp file, then rename), private to this user.
+fn write_artifact(path: &std::path::Path, component: &Component) -> anyhow::Result<()> {
+    let dir = path.parent().expect("artifact paths have a directory");
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, component.serialize()?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }
 
 /// A compiled, validated plugin, ready to instantiate.

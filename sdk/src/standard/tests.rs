@@ -406,15 +406,15 @@ fn api_base_and_api_auth_follow_the_auth_method() {
     assert_eq!(api_base(&ctx).unwrap(), "https://app.test");
     assert_eq!(
         api_auth(&ctx).unwrap(),
-        AuthPlacement::Header(("Authorization".into(), "Bearer {access_token}".into()))
+        [AuthPlacement::Header(("Authorization".into(), "Bearer {access_token}".into()))]
     );
     ctx.integration.auth_method = AuthMethod::Token;
     assert_eq!(
         api_auth(&ctx).unwrap(),
-        AuthPlacement::Header(("Authorization".into(), "Bearer {access_token}".into()))
+        [AuthPlacement::Header(("Authorization".into(), "Bearer {access_token}".into()))]
     );
     ctx.integration.auth_method = AuthMethod::Basic;
-    assert_eq!(api_auth(&ctx).unwrap(), AuthPlacement::Basic(("{username}".into(), "{password}".into())));
+    assert_eq!(api_auth(&ctx).unwrap(), [AuthPlacement::Basic(("{username}".into(), "{password}".into()))]);
 }
 
 #[test]
@@ -471,4 +471,43 @@ fn errors_display_as_sentences() {
         AuthError::Transport("denied by the host's egress policy: http://evil.test is not allowed".into())
     );
     assert_eq!(crate::HttpError::Timeout.to_string(), "timed out waiting for the answer");
+}
+
+#[test]
+fn split_scopes_accepts_commas_spaces_and_both() {
+    assert_eq!(split_scopes("repo,gist"), ["repo", "gist"]);
+    assert_eq!(split_scopes("read write"), ["read", "write"]);
+    assert_eq!(split_scopes(" a, b,,c  d "), ["a", "b", "c", "d"]);
+    assert!(split_scopes("").is_empty());
+}
+
+#[test]
+fn metadata_fields_keep_scalars_and_walk_dotted_names() {
+    let body = json!({
+        "workspace_id": "w-1", "bot_id": "b-1", "count": 3, "ok": true, "none": null,
+        "team": {"id": "T1", "name": "Acme"}, "owner": {"type": "user"}
+    });
+    assert_eq!(
+        metadata_fields(
+            &body,
+            &["workspace_id", "bot_id", "count", "ok", "none", "owner", "team.id", "team.x", "nope"]
+        ),
+        [
+            ("workspace_id".to_string(), "w-1".to_string()),
+            ("bot_id".to_string(), "b-1".to_string()),
+            ("count".to_string(), "3".to_string()),
+            ("ok".to_string(), "true".to_string()),
+            ("team.id".to_string(), "T1".to_string()),
+        ]
+    );
+    assert!(metadata_fields(&json!("not an object"), &["a"]).is_empty());
+}
+
+#[test]
+fn setting_str_reads_string_settings_only() {
+    let mut ctx = context(ClientAuth::Basic);
+    assert_eq!(ctx.setting_str("version"), None);
+    ctx.integration.settings = r#"{"version": "2022-06-28", "count": 3}"#.into();
+    assert_eq!(ctx.setting_str("version").as_deref(), Some("2022-06-28"));
+    assert_eq!(ctx.setting_str("count"), None);
 }

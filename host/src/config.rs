@@ -1,0 +1,761 @@
+//! `keyway serve` settings, resolved once into plain data.
+//!
+//! Every setting has three spellings that map predictably: the flag `--public-url`, the
+//! environment variable `KEYWAY_PUBLIC_URL` and the TOML key `public_url`. A flag beats its
+//! environment variable (clap does that), both beat the file named by `--config`, and the
+//! file beats the defaults. A list given by a higher source replaces the lower one whole.
+//!
+//! Example file:
+//!
+//! ```toml
+//! listen = "0.0.0.0:8400"
+//! public_url = "https://keyway.example.com"
+//! data_dir = "/var/lib/keyway"
+//! state_ttl = "10m"
+//! refresh_margin = "5m"
+//! insecure_http_hosts = ["mock.test"]
+//! blocked_networks = ["10.0.0.0/8", "169.254.0.0/16"]
+//!
+//! [resolve]
+//! "*.zendesk.test" = "127.0.0.1"
+//!
+//! [limits]
+//! call_timeout = "30s"
+//! cpu_budget = "2s"
+//! max_memory_mib = 32
+//! ```
+//!
+//! Reading the file is the only I/O here; the server builds its clients and store from the
+//! resulting [`Settings`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::egress::{EgressConfig, IpNet, ResolveRule};
+use crate::engine::Limits;
+
+/// Where `keyway serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8400);
+/// The data directory unless told otherwise, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "keyway-data";
+/// The SQLite file's name inside the data directory.
+pub const SQLITE_FILE_NAME: &str = "keyway.db";
+/// The path of the OAuth redirect URI under the public URL.
+pub const REDIRECT_PATH: &str = "/oauth";
+/// How long a pending authorization (its `state`) stays valid unless told otherwise.
+pub const DEFAULT_STATE_TTL: Duration = Duration::from_secs(10 * 60);
+/// How long before expiry a token is refreshed unless told otherwise.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// `keyway serve` flags. Every flag is also an environment variable and a TOML key:
+/// `--public-url` = `KEYWAY_PUBLIC_URL` = `public_url`.
+#[derive(clap::Args, Debug, Default, Clone)]
+#[command(after_help = "\
+Secrets are not settings and never go in the config file:
+  KEYWAY_MASTER_KEY  the key that encrypts secrets at rest. Without it, SQLite uses
+                     <data-dir>/master.key, created with mode 0600 on first start;
+                     PostgreSQL requires it, so that all replicas share one key.
+  KEYWAY_ADMIN_KEY   the first admin API key. Without it, the first start creates one
+                     and prints it once.")]
+pub struct ServeArgs {
+    /// A TOML file with any of these settings, keyed by the flag's name with `_`
+    /// (`public_url = "https://keyway.example.com"`). Flags and environment win over it.
+    #[arg(long, env = "KEYWAY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8400].
+    #[arg(long, env = "KEYWAY_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// The URL users and providers reach this server at; the OAuth redirect URI is this plus
+    /// `/oauth` [default: http://<listen>].
+    #[arg(long, env = "KEYWAY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Directory for the SQLite file (`keyway.db`) and the generated `master.key`
+    /// [default: ./keyway-data].
+    #[arg(long, env = "KEYWAY_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite:<path>` or `postgres://user:password@host/db` [default: sqlite:<data-dir>/keyway.db].
+    #[arg(long, env = "KEYWAY_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// How long a started authorization (its `state`) stays valid, e.g. `10m` [default: 10m].
+    #[arg(long, env = "KEYWAY_STATE_TTL", value_name = "DURATION")]
+    pub state_ttl: Option<String>,
+    /// How long before a token expires it is refreshed, e.g. `5m` [default: 5m].
+    #[arg(long, env = "KEYWAY_REFRESH_MARGIN", value_name = "DURATION")]
+    pub refresh_margin: Option<String>,
+    /// Hosts plugins may call over plain http besides loopback; `*.example.test` allowed.
+    /// Comma-separated in the environment.
+    #[arg(long, env = "KEYWAY_INSECURE_HTTP_HOSTS", value_delimiter = ',', value_name = "HOST")]
+    pub insecure_http_hosts: Vec<String>,
+    /// Pin a host name to an address before DNS, like curl's `--resolve` but without the port
+    /// (the URL's port is kept): `HOST=IP`, e.g. `*.zendesk.test=127.0.0.1`. Repeatable;
+    /// comma-separated in the environment. In TOML: a `[resolve]` table.
+    #[arg(long = "resolve", env = "KEYWAY_RESOLVE", value_delimiter = ',', value_name = "HOST=IP")]
+    pub resolve: Vec<String>,
+    /// Networks outbound requests may never reach, e.g. `10.0.0.0/8`. Replaces the default
+    /// list (private and link-local ranges); `none` blocks nothing.
+    #[arg(long, env = "KEYWAY_BLOCKED_NETWORKS", value_delimiter = ',', value_name = "CIDR")]
+    pub blocked_networks: Vec<String>,
+}
+
+/// Resolved `keyway serve` settings: plain data, validated.
+#[derive(Clone)]
+pub struct Settings {
+    /// The address to bind.
+    pub listen: SocketAddr,
+    /// The externally visible base URL, without a trailing slash.
+    pub public_url: String,
+    /// Where the SQLite file and the generated master key live.
+    pub data_dir: PathBuf,
+    /// `sqlite:...` or `postgres://...`. May hold a password: print it with
+    /// [`Settings::database_url_redacted`].
+    pub database_url: String,
+    /// Lifetime of a pending authorization's `state`.
+    pub state_ttl: Duration,
+    /// How long before expiry tokens are refreshed.
+    pub refresh_margin: Duration,
+    /// Outbound HTTP policy: `insecure_http_hosts`, `resolve`, `blocked_networks`.
+    pub egress: EgressConfig,
+    /// Per-call plugin limits.
+    pub limits: Limits,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url_redacted())
+            .field("state_ttl", &self.state_ttl)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("egress", &self.egress)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// Where a setting's value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag or its environment variable (clap does not say which).
+    Args,
+    /// The TOML file at this path.
+    File(PathBuf),
+}
+
+/// Why the settings cannot be loaded. Each names the source and key, and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named by `--config` cannot be read.
+    #[error("cannot read the config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file is not TOML, has an unknown key, or a value of the wrong type.
+    #[error("the config file {} is not valid: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML parser's message, which names the key and shows the line.
+        message: String,
+    },
+    /// A value parsed but is not acceptable.
+    #[error("{}: {message}", describe_key(key, origin))]
+    Invalid {
+        /// The TOML key (`state_ttl`, `limits.cpu_budget`).
+        key: String,
+        /// Where the value came from.
+        origin: Origin,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
+}
+
+fn describe_key(key: &str, origin: &Origin) -> String {
+    match origin {
+        Origin::Args => {
+            let flag = if key == "resolve" { "resolve".to_string() } else { key.replace('_', "-") };
+            format!("`--{flag}` (or KEYWAY_{})", key.to_ascii_uppercase())
+        }
+        Origin::File(path) => format!("`{key}` in {}", path.display()),
+    }
+}
+
+/// The TOML file: the flags' names with `_`, nothing else.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    state_ttl: Option<String>,
+    refresh_margin: Option<String>,
+    insecure_http_hosts: Option<Vec<String>>,
+    resolve: Option<BTreeMap<String, String>>,
+    blocked_networks: Option<Vec<String>>,
+    limits: Option<FileLimits>,
+}
+
+/// The optional `[limits]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    call_timeout: Option<String>,
+    cpu_budget: Option<String>,
+    max_memory_mib: Option<u64>,
+    max_concurrent_calls: Option<u64>,
+}
+
+impl FileSettings {
+    fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+    }
+}
+
+/// One value and where it came from; `None` means the default applies.
+type Sourced<T> = Option<(T, Origin)>;
+
+fn pick<T>(arg: Option<T>, file: Option<T>, file_origin: &Origin) -> Sourced<T> {
+    match (arg, file) {
+        (Some(value), _) => Some((value, Origin::Args)),
+        (None, Some(value)) => Some((value, file_origin.clone())),
+        (None, None) => None,
+    }
+}
+
+/// A list from the flags wins when it is non-empty (clap cannot tell "empty" from "absent").
+fn pick_list<T>(arg: &[T], file: Option<Vec<T>>, file_origin: &Origin) -> Sourced<Vec<T>>
+where
+    T: Clone,
+{
+    pick((!arg.is_empty()).then(|| arg.to_vec()), file, file_origin)
+}
+
+fn invalid(key: &str, origin: &Origin, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.to_string(), origin: origin.clone(), message: message.into() }
+}
+
+impl Settings {
+    /// Resolves the settings: `args` (flags, then environment) over the TOML file named by
+    /// `args.config` over the defaults, and validates every value.
+    pub fn load(args: &ServeArgs) -> Result<Settings, ConfigError> {
+        let file = match &args.config {
+            Some(path) => FileSettings::read(path)?,
+            None => FileSettings::default(),
+        };
+        let file_origin = Origin::File(args.config.clone().unwrap_or_default());
+        let from_file = &file_origin;
+
+        let listen = match pick(args.listen.map(|a| a.to_string()), file.listen, from_file) {
+            Some((text, origin)) => text.parse().map_err(|_| {
+                invalid("listen", &origin, format!("`{text}` is not an address; write e.g. `127.0.0.1:8400`"))
+            })?,
+            None => DEFAULT_LISTEN,
+        };
+
+        let public_url = match pick(args.public_url.clone(), file.public_url, from_file) {
+            Some((url, origin)) => normalize_public_url(&url).map_err(|m| invalid("public_url", &origin, m))?,
+            None => default_public_url(listen),
+        };
+
+        let data_dir = pick(args.data_dir.clone(), file.data_dir, from_file);
+        let data_dir_origin = data_dir.as_ref().map(|(_, origin)| origin.clone()).unwrap_or(Origin::Args);
+        let data_dir = data_dir.map(|(dir, _)| dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+
+        let database_url = match pick(args.database_url.clone(), file.database_url, from_file) {
+            Some((url, origin)) => {
+                check_database_url(&url).map_err(|m| invalid("database_url", &origin, m))?;
+                url
+            }
+            None => {
+                let path = data_dir.join(SQLITE_FILE_NAME);
+                let path = path.to_str().ok_or_else(|| {
+                    invalid("data_dir", &data_dir_origin, "the path is not valid UTF-8; choose another directory")
+                })?;
+                format!("sqlite:{path}")
+            }
+        };
+
+        let state_ttl = duration_setting("state_ttl", pick(args.state_ttl.clone(), file.state_ttl, from_file))?
+            .unwrap_or(DEFAULT_STATE_TTL);
+        let refresh_margin =
+            duration_setting("refresh_margin", pick(args.refresh_margin.clone(), file.refresh_margin, from_file))?
+                .unwrap_or(DEFAULT_REFRESH_MARGIN);
+
+        let mut egress = EgressConfig::default();
+        if let Some((hosts, origin)) = pick_list(&args.insecure_http_hosts, file.insecure_http_hosts, from_file) {
+            egress.insecure_http_hosts = hosts
+                .iter()
+                .map(|h| parse_host_pattern(h).map_err(|m| invalid("insecure_http_hosts", &origin, m)))
+                .collect::<Result<_, _>>()?;
+        }
+        let resolve_args = args.resolve.iter().map(|rule| match rule.split_once('=') {
+            Some((host, ip)) => Ok((host.to_string(), ip.to_string())),
+            None => Err(invalid("resolve", &Origin::Args, resolve_syntax_hint(rule))),
+        });
+        let resolve_args: Vec<(String, String)> = resolve_args.collect::<Result<_, _>>()?;
+        let resolve_file = file.resolve.map(|table| table.into_iter().collect::<Vec<_>>());
+        if let Some((rules, origin)) = pick_list(&resolve_args, resolve_file, from_file) {
+            egress.resolve = rules
+                .iter()
+                .map(|(host, ip)| parse_resolve_rule(host, ip).map_err(|m| invalid("resolve", &origin, m)))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some((nets, origin)) = pick_list(&args.blocked_networks, file.blocked_networks, from_file) {
+            egress.blocked_networks =
+                parse_blocked_networks(&nets).map_err(|m| invalid("blocked_networks", &origin, m))?;
+        }
+
+        let mut limits = Limits::default();
+        if let Some(file_limits) = file.limits {
+            let limit = |key: &str, value: Option<String>| {
+                duration_setting(&format!("limits.{key}"), value.map(|v| (v, file_origin.clone())))
+            };
+            if let Some(timeout) = limit("call_timeout", file_limits.call_timeout)? {
+                limits.call_timeout = timeout;
+            }
+            if let Some(budget) = limit("cpu_budget", file_limits.cpu_budget)? {
+                limits.cpu_budget = budget;
+            }
+            if let Some(mib) = file_limits.max_memory_mib {
+                limits.max_memory_bytes = usize::try_from(mib)
+                    .ok()
+                    .filter(|&mib| mib > 0)
+                    .and_then(|mib| mib.checked_mul(1 << 20))
+                    .ok_or_else(|| {
+                        invalid(
+                            "limits.max_memory_mib",
+                            &file_origin,
+                            format!("`{mib}` MiB is out of range; write e.g. `32`"),
+                        )
+                    })?;
+            }
+            if let Some(calls) = file_limits.max_concurrent_calls {
+                limits.max_concurrent_calls = usize::try_from(calls).ok().filter(|&c| c > 0).ok_or_else(|| {
+                    invalid("limits.max_concurrent_calls", &file_origin, "must be at least 1; write e.g. `64`")
+                })?;
+            }
+        }
+
+        Ok(Settings { listen, public_url, data_dir, database_url, state_ttl, refresh_margin, egress, limits })
+    }
+
+    /// The OAuth redirect URI: the public URL plus `/oauth`, e.g.
+    /// `https://keyway.example.com/oauth`.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}{REDIRECT_PATH}", self.public_url)
+    }
+
+    /// Whether the store is PostgreSQL (otherwise SQLite).
+    pub fn is_postgres(&self) -> bool {
+        is_postgres_url(&self.database_url)
+    }
+
+    /// The database URL with any password replaced by `***`, fit for logs.
+    pub fn database_url_redacted(&self) -> String {
+        match url::Url::parse(&self.database_url) {
+            Ok(mut url) if url.password().is_some() => {
+                // Cannot fail: a URL with a password has a host.
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+}
+
+fn default_public_url(listen: SocketAddr) -> String {
+    // A wildcard address is not somewhere a browser can be sent back to; loopback is.
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, listen.port()))
+}
+
+/// Checks a public URL and drops its trailing slash.
+fn normalize_public_url(text: &str) -> Result<String, String> {
+    let example = "write e.g. `https://keyway.example.com`";
+    let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not an absolute URL ({e}); {example}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{text}` must be an http(s) URL with a host; {example}"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "`{text}` must not have a query or fragment: the redirect URI is this URL plus `{REDIRECT_PATH}`; {example}"
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("the public URL must not carry credentials; {example}"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+fn check_database_url(url: &str) -> Result<(), String> {
+    let hint = "write `sqlite:<path>` (e.g. `sqlite:/var/lib/keyway/keyway.db`) or `postgres://user:password@host/db`";
+    if url.to_ascii_lowercase().starts_with("sqlite:") {
+        if url["sqlite:".len()..].trim_start_matches('/').is_empty() {
+            return Err(format!("the SQLite URL has no file path; {hint}"));
+        }
+        return Ok(());
+    }
+    if is_postgres_url(url) {
+        return url::Url::parse(url)
+            .map(|_| ())
+            .map_err(|e| format!("the PostgreSQL URL does not parse ({e}); {hint}"));
+    }
+    // Echo only the scheme: the rest may hold a password.
+    match url.split_once(':') {
+        Some((scheme, _)) if !scheme.is_empty() => Err(format!("`{scheme}:` databases are not supported; {hint}")),
+        _ => Err(format!("not a database URL; {hint}")),
+    }
+}
+
+fn duration_setting(key: &str, value: Sourced<String>) -> Result<Option<Duration>, ConfigError> {
+    let Some((text, origin)) = value else { return Ok(None) };
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|_| invalid(key, &origin, format!("`{text}` is not a duration; write e.g. `10m`, `90s` or `1h`")))?;
+    if duration.is_zero() {
+        return Err(invalid(key, &origin, format!("`{text}` must be longer than zero; write e.g. `10m`")));
+    }
+    Ok(Some(duration))
+}
+
+/// A host name or `*.suffix` wildcard, lowercased.
+fn parse_host_pattern(text: &str) -> Result<String, String> {
+    let host = text.trim().to_ascii_lowercase();
+    let name = host.strip_prefix("*.").unwrap_or(&host);
+    let valid = !name.is_empty()
+        && !name.contains('*')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if valid {
+        Ok(host)
+    } else {
+        Err(format!("`{text}` is not a host name; write the name alone, e.g. `api.example.test` or `*.example.test`"))
+    }
+}
+
+fn resolve_syntax_hint(rule: &str) -> String {
+    format!(
+        "`{rule}` is not `HOST=IP`; write e.g. `*.zendesk.test=127.0.0.1` (the URL's port is kept, so unlike curl \
+         there is no port)"
+    )
+}
+
+fn parse_resolve_rule(host: &str, ip: &str) -> Result<ResolveRule, String> {
+    let host = parse_host_pattern(host)?;
+    let ip_text = ip.trim().trim_start_matches('[').trim_end_matches(']');
+    let ip = ip_text.parse::<IpAddr>().map_err(|_| {
+        format!("`{ip}` (for `{host}`) is not an IP address; write e.g. `127.0.0.1` or `::1`, without a port")
+    })?;
+    Ok(ResolveRule { host, ip })
+}
+
+fn parse_blocked_networks(nets: &[String]) -> Result<Vec<IpNet>, String> {
+    if let [only] = nets
+        && only.trim().eq_ignore_ascii_case("none")
+    {
+        return Ok(Vec::new());
+    }
+    nets.iter().map(|net| net.trim().parse::<IpNet>()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A TOML file in the temp directory, removed on drop.
+    struct TempToml(PathBuf);
+
+    impl TempToml {
+        fn new(text: &str) -> Self {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let name = format!("keyway-config-{}-{}.toml", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+            let path = std::env::temp_dir().join(name);
+            std::fs::write(&path, text).unwrap();
+            Self(path)
+        }
+
+        fn args(&self) -> ServeArgs {
+            ServeArgs { config: Some(self.0.clone()), ..ServeArgs::default() }
+        }
+    }
+
+    impl Drop for TempToml {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn error_text(args: &ServeArgs) -> String {
+        Settings::load(args).expect_err("settings should be refused").to_string()
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let settings = Settings::load(&ServeArgs::default()).unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:8400");
+        assert_eq!(settings.public_url, "http://127.0.0.1:8400");
+        assert_eq!(settings.redirect_uri(), "http://127.0.0.1:8400/oauth");
+        assert_eq!(settings.data_dir, PathBuf::from("keyway-data"));
+        assert_eq!(settings.database_url, format!("sqlite:{}", Path::new("keyway-data").join("keyway.db").display()));
+        assert!(!settings.is_postgres());
+        assert_eq!(settings.state_ttl, Duration::from_secs(600));
+        assert_eq!(settings.refresh_margin, Duration::from_secs(300));
+        assert_eq!(settings.egress.blocked_networks, EgressConfig::default().blocked_networks);
+        assert!(settings.egress.resolve.is_empty() && settings.egress.insecure_http_hosts.is_empty());
+        assert_eq!(settings.limits.cpu_budget, Limits::default().cpu_budget);
+    }
+
+    #[test]
+    fn the_default_public_url_follows_listen_and_avoids_the_wildcard_address() {
+        let args = ServeArgs { listen: Some("0.0.0.0:9000".parse().unwrap()), ..ServeArgs::default() };
+        assert_eq!(Settings::load(&args).unwrap().redirect_uri(), "http://127.0.0.1:9000/oauth");
+        let args = ServeArgs { listen: Some("[::]:9000".parse().unwrap()), ..ServeArgs::default() };
+        assert_eq!(Settings::load(&args).unwrap().public_url, "http://[::1]:9000");
+        let args = ServeArgs { listen: Some("127.0.0.5:81".parse().unwrap()), ..ServeArgs::default() };
+        assert_eq!(Settings::load(&args).unwrap().public_url, "http://127.0.0.5:81");
+    }
+
+    #[test]
+    fn the_file_beats_defaults_and_args_beat_the_file() {
+        let file = TempToml::new(
+            r#"
+            listen = "127.0.0.1:9100"
+            public_url = "https://file.example.com/"
+            data_dir = "/srv/keyway"
+            state_ttl = "2m"
+            refresh_margin = "90s"
+            insecure_http_hosts = ["mock.test"]
+            "#,
+        );
+        let from_file = Settings::load(&file.args()).unwrap();
+        assert_eq!(from_file.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(from_file.redirect_uri(), "https://file.example.com/oauth");
+        assert_eq!(from_file.database_url, "sqlite:/srv/keyway/keyway.db");
+        assert_eq!(from_file.state_ttl, Duration::from_secs(120));
+        assert_eq!(from_file.refresh_margin, Duration::from_secs(90));
+        assert_eq!(from_file.egress.insecure_http_hosts, ["mock.test"]);
+
+        let args = ServeArgs {
+            public_url: Some("https://flag.example.com".into()),
+            state_ttl: Some("30s".into()),
+            insecure_http_hosts: vec!["Other.Test".into()],
+            database_url: Some("postgres://keyway:pw@db.internal/keyway".into()),
+            ..file.args()
+        };
+        let settings = Settings::load(&args).unwrap();
+        assert_eq!(settings.public_url, "https://flag.example.com");
+        assert_eq!(settings.state_ttl, Duration::from_secs(30));
+        assert_eq!(settings.egress.insecure_http_hosts, ["other.test"], "a list from flags replaces the file's");
+        assert!(settings.is_postgres());
+        // Untouched by flags: still the file's.
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(settings.refresh_margin, Duration::from_secs(90));
+    }
+
+    /// clap reads the environment, which is process-global: this test re-runs itself in a
+    /// child process with the variables set, so no other test sees them.
+    #[test]
+    fn flags_beat_environment_beat_the_file() {
+        const CHILD: &str = "KEYWAY_CONFIG_TEST_CHILD";
+        let file = TempToml::new("state_ttl = \"1h\"\nrefresh_margin = \"1h\"\nlisten = \"127.0.0.1:9200\"\n");
+        if std::env::var_os(CHILD).is_none() {
+            let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+            // Whatever the developer's shell exports must not take part.
+            for (name, _) in std::env::vars_os() {
+                if name.to_string_lossy().starts_with("KEYWAY_") {
+                    child.env_remove(name);
+                }
+            }
+            let output = child
+                .args(["--exact", "config::tests::flags_beat_environment_beat_the_file", "--test-threads=1"])
+                .env(CHILD, "1")
+                .env("KEYWAY_CONFIG", &file.0)
+                .env("KEYWAY_STATE_TTL", "3m")
+                .env("KEYWAY_REFRESH_MARGIN", "4m")
+                .env("KEYWAY_RESOLVE", "*.zendesk.test=127.0.0.1,api.example.test=::1")
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+            assert!(stdout.contains("1 passed"), "the child ran no test:\n{stdout}");
+            return;
+        }
+        let wrapper = Wrapper::try_parse_from(["keyway", "--state-ttl", "7m"]).unwrap();
+        let settings = Settings::load(&wrapper.serve).unwrap();
+        assert_eq!(settings.state_ttl, Duration::from_secs(7 * 60), "the flag beats KEYWAY_STATE_TTL");
+        assert_eq!(settings.refresh_margin, Duration::from_secs(4 * 60), "KEYWAY_REFRESH_MARGIN beats the file");
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:9200", "the file named by KEYWAY_CONFIG is read");
+        let hosts: Vec<_> = settings.egress.resolve.iter().map(|r| (r.host.as_str(), r.ip.to_string())).collect();
+        assert_eq!(hosts, [("*.zendesk.test", "127.0.0.1".to_string()), ("api.example.test", "::1".to_string())]);
+    }
+
+    #[test]
+    fn repeated_flags_and_comma_lists_parse() {
+        let wrapper = Wrapper::try_parse_from([
+            "keyway",
+            "--resolve",
+            "*.zendesk.test=127.0.0.1",
+            "--resolve",
+            "a.test=127.0.0.2,b.test=127.0.0.3",
+            "--blocked-networks",
+            "10.0.0.0/8,192.168.0.0/16",
+        ])
+        .unwrap();
+        assert_eq!(wrapper.serve.resolve.len(), 3);
+        let settings = Settings::load(&wrapper.serve).unwrap();
+        assert_eq!(settings.egress.blocked_networks.len(), 2);
+        assert!(settings.egress.resolve.iter().any(|r| r.host == "b.test" && r.ip.to_string() == "127.0.0.3"));
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_named() {
+        let file = TempToml::new("stat_ttl = \"10m\"\n");
+        let message = error_text(&file.args());
+        assert!(message.contains("stat_ttl"), "{message}");
+        assert!(message.contains(&file.0.display().to_string()), "{message}");
+        let file = TempToml::new("[limits]\nmax_memory = 64\n");
+        assert!(error_text(&file.args()).contains("max_memory"));
+    }
+
+    #[test]
+    fn a_missing_file_says_which() {
+        let args = ServeArgs { config: Some("/nonexistent/keyway.toml".into()), ..ServeArgs::default() };
+        let message = error_text(&args);
+        assert!(message.starts_with("cannot read the config file /nonexistent/keyway.toml"), "{message}");
+    }
+
+    #[test]
+    fn a_bad_duration_names_the_source_and_the_fix() {
+        let file = TempToml::new("state_ttl = \"ten minutes\"\n");
+        assert_eq!(
+            error_text(&file.args()),
+            format!(
+                "`state_ttl` in {}: `ten minutes` is not a duration; write e.g. `10m`, `90s` or `1h`",
+                file.0.display()
+            )
+        );
+        let args = ServeArgs { refresh_margin: Some("soon".into()), ..ServeArgs::default() };
+        assert_eq!(
+            error_text(&args),
+            "`--refresh-margin` (or KEYWAY_REFRESH_MARGIN): `soon` is not a duration; write e.g. `10m`, `90s` or `1h`"
+        );
+        let args = ServeArgs { state_ttl: Some("0s".into()), ..ServeArgs::default() };
+        assert!(error_text(&args).contains("must be longer than zero"));
+        let file = TempToml::new("[limits]\ncpu_budget = \"2 parsecs\"\n");
+        assert!(error_text(&file.args()).starts_with("`limits.cpu_budget` in "));
+    }
+
+    #[test]
+    fn resolve_takes_wildcards_from_the_file_and_refuses_curl_syntax() {
+        let file = TempToml::new("[resolve]\n\"*.Zendesk.test\" = \"127.0.0.1\"\n\"v6.test\" = \"[::1]\"\n");
+        let settings = Settings::load(&file.args()).unwrap();
+        let rules: Vec<_> = settings.egress.resolve.iter().map(|r| (r.host.clone(), r.ip)).collect();
+        assert_eq!(
+            rules,
+            [
+                ("*.zendesk.test".to_string(), "127.0.0.1".parse().unwrap()),
+                ("v6.test".to_string(), "::1".parse().unwrap())
+            ]
+        );
+
+        let args = ServeArgs { resolve: vec!["acme.zendesk.test:443:127.0.0.1".into()], ..ServeArgs::default() };
+        let message = error_text(&args);
+        assert!(
+            message.starts_with("`--resolve` (or KEYWAY_RESOLVE): `acme.zendesk.test:443:127.0.0.1` is not `HOST=IP`")
+        );
+        let args = ServeArgs { resolve: vec!["a.test=127.0.0.1:8080".into()], ..ServeArgs::default() };
+        assert!(error_text(&args).contains("is not an IP address"));
+        let args = ServeArgs { resolve: vec!["https://a.test=127.0.0.1".into()], ..ServeArgs::default() };
+        assert!(error_text(&args).contains("is not a host name"));
+    }
+
+    #[test]
+    fn blocked_networks_replace_the_default_list() {
+        let file = TempToml::new("blocked_networks = [\"127.0.0.2/32\"]\n");
+        let settings = Settings::load(&file.args()).unwrap();
+        assert_eq!(settings.egress.blocked_networks, ["127.0.0.2/32".parse().unwrap()]);
+        assert!(!settings.egress.blocked_networks.iter().any(|n| n.contains("10.1.2.3".parse().unwrap())));
+
+        let file = TempToml::new("blocked_networks = []\n");
+        assert!(Settings::load(&file.args()).unwrap().egress.blocked_networks.is_empty());
+        let args = ServeArgs { blocked_networks: vec!["none".into()], ..ServeArgs::default() };
+        assert!(Settings::load(&args).unwrap().egress.blocked_networks.is_empty());
+
+        let args = ServeArgs { blocked_networks: vec!["10.0.0.0/33".into()], ..ServeArgs::default() };
+        assert!(error_text(&args).contains("prefix length must be 0..=32"));
+    }
+
+    #[test]
+    fn public_url_must_be_an_absolute_http_url_without_query() {
+        for (url, expected) in [
+            ("keyway.example.com", "is not an absolute URL"),
+            ("ftp://keyway.example.com", "must be an http(s) URL"),
+            ("https://keyway.example.com/?x=1", "must not have a query or fragment"),
+            ("https://keyway.example.com/#top", "must not have a query or fragment"),
+        ] {
+            let args = ServeArgs { public_url: Some(url.into()), ..ServeArgs::default() };
+            let message = error_text(&args);
+            assert!(message.starts_with("`--public-url` (or KEYWAY_PUBLIC_URL): "), "{message}");
+            assert!(message.contains(expected), "{url}: {message}");
+        }
+        let args = ServeArgs { public_url: Some("https://example.com/keyway/".into()), ..ServeArgs::default() };
+        assert_eq!(Settings::load(&args).unwrap().redirect_uri(), "https://example.com/keyway/oauth");
+    }
+
+    #[test]
+    fn database_url_takes_sqlite_or_postgres_and_never_echoes_a_password() {
+        for ok in ["sqlite:/tmp/k.db", "sqlite://k.db", "postgresql://u@h/db", "postgres://u:p@h:5432/db"] {
+            let args = ServeArgs { database_url: Some(ok.into()), ..ServeArgs::default() };
+            Settings::load(&args).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let args = ServeArgs { database_url: Some("mysql://root:hunter2@db/k".into()), ..ServeArgs::default() };
+        let message = error_text(&args);
+        assert!(message.contains("`mysql:` databases are not supported"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+        let args = ServeArgs { database_url: Some("sqlite:".into()), ..ServeArgs::default() };
+        assert!(error_text(&args).contains("no file path"));
+
+        let args = ServeArgs { database_url: Some("postgres://keyway:hunter2@db/k".into()), ..ServeArgs::default() };
+        let settings = Settings::load(&args).unwrap();
+        assert_eq!(settings.database_url_redacted(), "postgres://keyway:***@db/k");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_limits_table_overrides_only_what_it_names() {
+        let file = TempToml::new("[limits]\ncall_timeout = \"5s\"\nmax_memory_mib = 64\n");
+        let limits = Settings::load(&file.args()).unwrap().limits;
+        assert_eq!(limits.call_timeout, Duration::from_secs(5));
+        assert_eq!(limits.max_memory_bytes, 64 << 20);
+        assert_eq!(limits.cpu_budget, Limits::default().cpu_budget);
+        let file = TempToml::new("[limits]\nmax_memory_mib = 0\n");
+        assert!(error_text(&file.args()).contains("`limits.max_memory_mib` in"));
+    }
+}

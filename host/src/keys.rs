@@ -1,0 +1,106 @@
+//! API keys: random, high-entropy bearer keys, stored only as SHA-256 hashes.
+//!
+//! A slow password hash is not needed: the keys are 256 random bits, so a fast hash gives
+//! nothing to brute-force and keeps every request cheap.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages integrations, plugins and keys, and may use every connection.
+    Admin,
+    /// Creates connections and uses those it owns or is allowed on.
+    Member,
+}
+
+impl Role {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// A plaintext API key. Shown once, at creation; redacted everywhere else.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey([redacted])")
+    }
+}
+
+/// Prefix of every key, so a leaked key is recognisable to secret scanners.
+const PREFIX: &str = "kw_";
+
+impl ApiKey {
+    /// A new random key.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the OS random source is available");
+        Self(format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// Wraps a key given by the operator (`KEYWAY_ADMIN_KEY`) or a client.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The key itself.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// The stored form: SHA-256, hex.
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+/// Who is calling: an authenticated key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The key's id.
+    pub key_id: String,
+    /// Its role.
+    pub role: Role,
+}
+
+impl Principal {
+    /// Whether this caller administers the instance.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_random_prefixed_and_hashed() {
+        let a = ApiKey::generate();
+        let b = ApiKey::generate();
+        assert_ne!(a, b);
+        assert!(a.secret().starts_with("kw_") && a.secret().len() > 40);
+        assert_eq!(a.hash().len(), 64);
+        assert_eq!(a.hash(), ApiKey::new(a.secret()).hash());
+        assert_eq!(format!("{a:?}"), "ApiKey([redacted])");
+    }
+}

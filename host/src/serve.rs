@@ -1,0 +1,169 @@
+//! `keyway serve`: assembles the service from settings and runs the HTTP server until
+//! SIGTERM or Ctrl-C, finishing in-flight requests first.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::crypto::{MasterKey, Sealer};
+use crate::egress::EgressClient;
+use crate::engine::PluginEngine;
+use crate::flows::Flows;
+use crate::keys::ApiKey;
+use crate::registry::PluginRegistry;
+use crate::server::{AppState, app};
+use crate::service::{Service, ServiceSettings};
+
+/// A running server's parts, for `serve` and for the demo, which runs one in-process.
+pub struct Running {
+    /// The service.
+    pub service: Arc<Service>,
+    /// The first admin key, when this start created it (shown once).
+    pub new_admin_key: Option<ApiKey>,
+}
+
+/// The secrets a start needs that are not settings: they come from the environment
+/// (`KEYWAY_MASTER_KEY`, `KEYWAY_ADMIN_KEY`), never from flags or files others can read.
+#[derive(Debug, Default, Clone)]
+pub struct Bootstrap {
+    /// The master key; when absent, the data directory's key file (SQLite only).
+    pub master_key: Option<MasterKey>,
+    /// An admin key to register if it is not yet.
+    pub admin_key: Option<ApiKey>,
+}
+
+impl Bootstrap {
+    /// Reads `KEYWAY_MASTER_KEY` and `KEYWAY_ADMIN_KEY`.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            master_key: var("KEYWAY_MASTER_KEY")
+                .map(|k| MasterKey::from_base64(&k))
+                .transpose()
+                .context("KEYWAY_MASTER_KEY")?,
+            admin_key: var("KEYWAY_ADMIN_KEY").map(ApiKey::new),
+        })
+    }
+}
+
+/// Opens the store, loads the built-in plugin and makes sure an admin key exists.
+pub async fn assemble(settings: &Settings, bootstrap: Bootstrap) -> anyhow::Result<Running> {
+    let master_key = match bootstrap.master_key {
+        Some(key) => key,
+        None => master_key_file(settings)?,
+    };
+    let store = keyway_store::connect(&settings.database_url)
+        .await
+        .with_context(|| format!("opening the database `{}`", redact_url(&settings.database_url)))?;
+    // Compiled plugins are cached on this host's own disk; the database holds only bytes.
+    let engine =
+        Arc::new(PluginEngine::new(settings.limits.clone())?.with_cache_dir(settings.data_dir.join("compiled")));
+    let egress = EgressClient::new(settings.egress.clone())?;
+    let plugins = Arc::new(PluginRegistry::open(engine.clone(), egress.clone(), store.clone()).await?);
+    let flows = Flows::new(engine, egress, settings.redirect_uri(), settings.state_ttl);
+    let service = Arc::new(Service::new(
+        store,
+        Sealer::new(&master_key),
+        flows,
+        plugins,
+        ServiceSettings {
+            state_ttl: settings.state_ttl,
+            refresh_margin: settings.refresh_margin,
+            ..Default::default()
+        },
+    ));
+    let new_admin_key = service.bootstrap_admin_key(bootstrap.admin_key).await?;
+    Ok(Running { service, new_admin_key })
+}
+
+/// Runs the server until a shutdown signal.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let running = assemble(&settings, Bootstrap::from_env()?).await?;
+    if let Some(key) = &running.new_admin_key {
+        // Printed once, on the first start; only its hash is stored.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "Created the first admin API key (shown once, store it now):\n\n    {}\n", key.secret())?;
+        out.flush()?;
+    }
+    let listener =
+        TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        redirect_uri = %settings.redirect_uri(),
+        backend = running.service.store().backend(),
+        "keyway is serving"
+    );
+    axum::serve(listener, app(AppState { service: running.service })).with_graceful_shutdown(shutdown_signal()).await?;
+    eprintln!("keyway stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The data directory's key file, created (mode 0600) on first start. PostgreSQL replicas
+/// cannot each make their own, so there the key must be supplied.
+fn master_key_file(settings: &Settings) -> anyhow::Result<MasterKey> {
+    if settings.is_postgres() {
+        bail!(
+            "with PostgreSQL, set KEYWAY_MASTER_KEY (32 bytes, base64; e.g. `openssl rand -base64 32`) to the same value on every replica"
+        );
+    }
+    let path = settings.data_dir.join("master.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return MasterKey::from_base64(&text).with_context(|| format!("the key file {}", path.display()));
+    }
+    let key = MasterKey::generate();
+    write_private(&path, &key.to_base64())?;
+    eprintln!(
+        "created the master key {} (mode 0600); back it up: without it stored secrets cannot be read",
+        path.display()
+    );
+    Ok(key)
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("redacted"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,88 @@
+//! The API's one error type: `{"error": {"code", "message", "field"?}}`.
+//!
+//! 4xx messages say what to fix; 5xx bodies stay generic and the detail goes to the log.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::service::ServiceError;
+
+/// An API error response.
+#[derive(Debug)]
+pub struct ApiError(pub ServiceError);
+
+impl<E: Into<ServiceError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+/// The error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: `invalid_field`, `not_found`, `forbidden`, ...
+    pub code: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+    /// The offending field, for `invalid_field`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// The HTTP status for this error.
+    pub fn status_code(&self) -> StatusCode {
+        match &self.0 {
+            ServiceError::Invalid(_) | ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn detail(&self) -> ErrorDetail {
+        let (code, field) = match &self.0 {
+            ServiceError::Invalid(e) => ("invalid_field", Some(e.field.clone())),
+            ServiceError::BadRequest(_) => ("bad_request", None),
+            ServiceError::Unauthenticated(_) => ("unauthenticated", None),
+            ServiceError::Forbidden(_) => ("forbidden", None),
+            ServiceError::NotFound(_) => ("not_found", None),
+            ServiceError::Conflict(_) => ("conflict", None),
+            ServiceError::Upstream(_) => ("upstream_error", None),
+            ServiceError::Internal(_) => ("internal", None),
+        };
+        let message = match &self.0 {
+            ServiceError::Invalid(e) => e.message.clone(),
+            ServiceError::Internal(_) => "internal error; the server log has the details".into(),
+            other => other.to_string(),
+        };
+        ErrorDetail { code, message, field }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), "{}", self.0);
+        }
+        let mut response = (status, Json(ErrorBody { error: self.detail() })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

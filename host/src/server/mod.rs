@@ -1,0 +1,66 @@
+//! The HTTP layer: the REST API under `/api/v1`, the OAuth redirect URI at `/oauth`, and
+//! `/healthz`. Handlers translate between HTTP and [`Service`] and nothing more.
+
+mod callback;
+mod connections;
+pub mod error;
+mod extract;
+mod integrations;
+mod keys;
+pub mod openapi;
+mod plugins;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::service::Service;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The service.
+    pub service: Arc<Service>,
+}
+
+/// The whole application, without a socket, so tests can drive it directly.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/integrations", post(integrations::create).get(integrations::list))
+        .route("/integrations/{id}", get(integrations::get).patch(integrations::update).delete(integrations::delete))
+        .route("/integrations/{id}/connections", post(connections::create))
+        .route("/connections", get(connections::list))
+        .route("/connections/{id}", get(connections::get).delete(connections::delete))
+        .route("/connections/{id}/refresh", post(connections::refresh))
+        .route("/connections/{id}/reconnect", post(connections::reconnect))
+        .route("/connections/{id}/request", post(connections::request))
+        .route("/keys", post(keys::create).get(keys::list))
+        .route("/keys/{id}", axum::routing::delete(keys::revoke))
+        .route(
+            "/plugins",
+            post(plugins::install)
+                .get(plugins::list)
+                // Components are a few hundred KiB; leave room for large ones.
+                .layer(axum::extract::DefaultBodyLimit::max(32 << 20)),
+        )
+        .route("/plugins/{spec}", axum::routing::delete(plugins::remove))
+        .route("/openapi.json", get(openapi::serve));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/oauth", get(callback::complete))
+        .route("/healthz", get(healthz))
+        .with_state(state)
+}
+
+/// Liveness and database reachability.
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match state.service.store().count_api_keys().await {
+        Ok(_) => (axum::http::StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::error!("health check: {e}");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}

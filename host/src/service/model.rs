@@ -1,0 +1,274 @@
+//! The REST API's request and response bodies. Field names are part of the public API:
+//! other tools drive them, so they only ever grow.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::integration::{AuthMethod, ClientAuth};
+
+/// Scopes as an array, or as the help article's form field: one string, one scope per line.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ScopesInput {
+    /// `["repo", "read:user"]`
+    List(Vec<String>),
+    /// `"repo\nread:user"`
+    Lines(String),
+}
+
+/// `POST /api/v1/integrations`, and (every field optional) `PATCH`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationInput {
+    /// Unique name users see.
+    pub name: Option<String>,
+    /// `oauth2` (default), `basic` or `token`.
+    pub auth_method: Option<AuthMethod>,
+    /// The plugin that formats the app's requests; default `standard-oauth2`.
+    pub plugin: Option<String>,
+    /// The OAuth2 client id.
+    pub client_id: Option<String>,
+    /// The OAuth2 client secret. Write-only: never returned.
+    pub client_secret: Option<String>,
+    /// Scheme and host: `https://yourapp.com`.
+    pub site: Option<String>,
+    /// Absolute authorize URL.
+    pub authorization_url: Option<String>,
+    /// Path on the site: `/login/oauth/access_token`.
+    pub token_path: Option<String>,
+    /// Path on the site, optional.
+    pub revoke_path: Option<String>,
+    /// `basic` (default), `post` or `basic_and_post`.
+    pub client_auth: Option<ClientAuth>,
+    /// The article's "use body authentication": `true` means `basic_and_post`.
+    pub use_body_auth: Option<bool>,
+    /// The authorization server's issuer (RFC 9207).
+    pub issuer: Option<String>,
+    /// Scopes: an array, or one per line.
+    #[schema(value_type = Object)]
+    pub scopes: Option<ScopesInput>,
+    /// PKCE S256; default true.
+    pub pkce: Option<bool>,
+    /// Settings for the plugin, an object.
+    #[schema(value_type = Object)]
+    pub settings: Option<serde_json::Value>,
+}
+
+/// An integration as the API returns it. Never the client secret.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IntegrationView {
+    /// Opaque id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// `oauth2`, `basic` or `token`.
+    pub auth_method: AuthMethod,
+    /// The plugin.
+    pub plugin: String,
+    /// The client id.
+    pub client_id: String,
+    /// Whether a client secret is stored (its value is never returned).
+    pub has_client_secret: bool,
+    /// The site.
+    pub site: String,
+    /// The authorize URL.
+    pub authorization_url: String,
+    /// The token path.
+    pub token_path: String,
+    /// The revoke path.
+    pub revoke_path: Option<String>,
+    /// Token endpoint client authentication.
+    pub client_auth: ClientAuth,
+    /// The issuer, when set.
+    pub issuer: Option<String>,
+    /// The scopes.
+    pub scopes: Vec<String>,
+    /// PKCE on or off.
+    pub pkce: bool,
+    /// Plugin settings.
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// Credentials of a `basic` or `token` connection.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum CredentialsInput {
+    /// For `basic` integrations.
+    Basic {
+        /// The username.
+        username: String,
+        /// The password.
+        password: String,
+    },
+    /// For `token` integrations.
+    Token {
+        /// The token.
+        token: String,
+    },
+}
+
+/// `POST /api/v1/integrations/{id}/connections`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionInput {
+    /// A name for the connection.
+    pub name: Option<String>,
+    /// Per-connection inputs the plugin declares (a tenant `subdomain`).
+    pub inputs: Option<BTreeMap<String, String>>,
+    /// Required for `basic` and `token` integrations.
+    pub credentials: Option<CredentialsInput>,
+    /// Other API key ids that may use this connection.
+    pub allowed_keys: Option<Vec<String>>,
+}
+
+/// What creating or reconnecting a connection returns.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConnectionCreated {
+    /// Opaque id.
+    pub id: String,
+    /// `pending` for oauth2 (until the callback), `active` for basic and token.
+    pub status: String,
+    /// Where to send the user's browser (oauth2 only).
+    pub authorize_url: Option<String>,
+}
+
+/// A connection as the API returns it. Never tokens or credentials.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConnectionView {
+    /// Opaque id.
+    pub id: String,
+    /// Its integration.
+    pub integration_id: String,
+    /// Its name.
+    pub name: String,
+    /// `pending`, `active`, `needs_reauth` or `failed`.
+    pub status: String,
+    /// Granted scopes, when the provider said.
+    pub scopes: Option<Vec<String>>,
+    /// When the access token expires (RFC 3339), if it does.
+    pub expires_at: Option<String>,
+    /// Non-secret metadata from the callback and token responses.
+    pub metadata: BTreeMap<String, String>,
+    /// Per-connection inputs.
+    pub inputs: BTreeMap<String, String>,
+    /// The last failure, when there was one.
+    pub last_error: Option<String>,
+    /// When a waiting refresh retry is due (RFC 3339).
+    pub next_retry_at: Option<String>,
+    /// The key that created it.
+    pub owner_key_id: String,
+    /// Other keys allowed to use it.
+    pub allowed_keys: Vec<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// `POST /api/v1/connections/{id}/request`: a Web API request through the connection.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Relative to the connection's API base, or absolute within the allowlist.
+    pub path: String,
+    /// Query parameters.
+    pub query: Option<BTreeMap<String, String>>,
+    /// Headers. `Authorization` is dropped: the host attaches credentials.
+    pub headers: Option<BTreeMap<String, String>>,
+    /// JSON is sent as JSON; a string as text.
+    #[schema(value_type = Object)]
+    pub body: Option<serde_json::Value>,
+}
+
+/// The upstream's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebResponse {
+    /// The upstream status.
+    pub status: u16,
+    /// Headers, names lowercase.
+    pub headers: BTreeMap<String, String>,
+    /// JSON when the answer is JSON, otherwise text.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+}
+
+/// `POST /api/v1/keys`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyInput {
+    /// `admin` or `member`.
+    pub role: crate::keys::Role,
+    /// A label.
+    pub name: Option<String>,
+}
+
+/// A key as listed. Never the key itself.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeyView {
+    /// Opaque id.
+    pub id: String,
+    /// Label.
+    pub name: String,
+    /// Role.
+    pub role: crate::keys::Role,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, when revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// A new key: the only time the key is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeyCreated {
+    /// Opaque id.
+    pub id: String,
+    /// Label.
+    pub name: String,
+    /// Role.
+    pub role: crate::keys::Role,
+    /// The key. Store it now: it is not shown again.
+    pub key: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// `{"items": [...]}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct List<T> {
+    /// The items.
+    pub items: Vec<T>,
+}
+
+/// An installed plugin version.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PluginView {
+    /// The manifest name; integrations name it as `name` (newest) or `name@version`.
+    pub name: String,
+    /// The manifest version.
+    pub version: String,
+    /// SHA-256 of the component.
+    pub hash: String,
+    /// Built into the binary.
+    pub builtin: bool,
+    /// The plugin API version it was built against.
+    pub api_version: Option<String>,
+    /// What it is for.
+    pub description: String,
+    /// Extra hosts it may call (templates).
+    pub hosts: Vec<String>,
+    /// Per-connection inputs it needs.
+    pub inputs: Vec<String>,
+    /// Its actions.
+    pub actions: Vec<String>,
+    /// RFC 3339; absent for the built-in one.
+    pub installed_at: Option<String>,
+}

@@ -1,0 +1,103 @@
+//! The real `keyway serve` binary: a connection survives `kill -9`; two processes on one
+//! PostgreSQL act as one service (a flow started on one completes on the other, and a burst
+//! of requests split between them refreshes once). Both run at TRACE level, and no secret
+//! appears in their output or in any response.
+
+use std::path::Path;
+
+use keyway_mock_provider::{MockConfig, MockProvider};
+use reqwest::Method;
+use serde_json::json;
+
+use super::refresh::twenty_at_once;
+use super::{Backend, Client, Process, ProcessConfig, assert_no_secrets, both_backends, secrets};
+
+both_backends!(a_connection_survives_kill_9);
+
+/// Checks that `logs` were written at TRACE level and hold no secret, nor did any response.
+fn assert_nothing_leaked(logs: &[&Path], client: &Client, mock: &MockProvider, api_keys: &[&str]) {
+    let secrets = secrets(mock, api_keys);
+    let mut texts = Vec::new();
+    for log in logs {
+        let text = std::fs::read_to_string(log).expect("the process log");
+        assert!(text.contains("TRACE"), "{} was not written at TRACE level:\n{}", log.display(), super::tail(log));
+        texts.push((log.display().to_string(), text));
+    }
+    assert_no_secrets(texts.iter().map(|(place, text)| (place.as_str(), text.as_str())), &secrets);
+    let exchanges = client.exchanges();
+    assert_no_secrets(exchanges.iter().map(|e| (e.request.as_str(), e.body.as_str())), &secrets);
+}
+
+async fn a_connection_survives_kill_9(backend: Backend) {
+    let Some(db) = backend.database().await else { return };
+    let mock = MockProvider::start(MockConfig::default()).await.expect("mock provider");
+    let config = ProcessConfig::for_database(&db, backend);
+    let log = db.dir.path().join("keyway.log");
+
+    let mut first = Process::start(&config, log.clone()).await;
+    let client = Client::new(&first.url, &config.admin_key);
+    let integration = client.create_integration(&mock, json!({})).await["id"].as_str().unwrap().to_string();
+    let id = client.connect(&config.admin_key, &integration).await;
+    client.me(&id).await;
+    first.kill();
+
+    if backend == Backend::Sqlite {
+        let key_file = config.data_dir.join("master.key");
+        assert!(key_file.is_file(), "SQLite keeps a generated master key in the data directory");
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key_file).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "the master key file is private");
+    }
+
+    let second = Process::start(&config, log.clone()).await;
+    let client = client.on(&second.url);
+    client.me(&id).await;
+    assert_eq!(client.get(&format!("/api/v1/connections/{id}")).await["status"], "active");
+    // The stored refresh token and client secret decrypt too.
+    client.admin(Method::POST, &format!("/api/v1/connections/{id}/refresh"), None).await.expect(200);
+    assert_eq!(mock.token_requests_by_grant("refresh_token"), 1);
+    client.me(&id).await;
+    assert_eq!(client.get("/api/v1/integrations").await["items"].as_array().unwrap().len(), 1);
+    drop(second);
+
+    assert_nothing_leaked(&[&log], &client, &mock, &[&config.admin_key]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_postgres() {
+    let Some(db) = Backend::Postgres.database().await else { return };
+    // Tokens that expire within the refresh margin until the provider switches to hour-long ones.
+    let mock = MockProvider::start(MockConfig { access_token_ttl: Some(60), ..MockConfig::default() })
+        .await
+        .expect("mock provider");
+    let mut config = ProcessConfig::for_database(&db, Backend::Postgres);
+    let (log_a, log_b) = (db.dir.path().join("a.log"), db.dir.path().join("b.log"));
+    let a = Process::start(&config, log_a.clone()).await;
+    config.public_url = Some(a.url.clone());
+    let b = Process::start(&config, log_b.clone()).await;
+    let on_a = Client::new(&a.url, &config.admin_key);
+    let on_b = on_a.on(&b.url);
+
+    // Started on A, completed on B.
+    let integration = on_a.create_integration(&mock, json!({})).await["id"].as_str().unwrap().to_string();
+    let (id, authorize_url) = on_a.start_connection(&config.admin_key, &integration, json!({})).await;
+    let callback = on_a.authorize(&authorize_url).await;
+    let page = on_b.callback(&callback).await;
+    assert_eq!(page.status, 200, "the callback completes on the other replica: {}", page.text);
+    assert_eq!(on_a.get(&format!("/api/v1/connections/{id}")).await["status"], "active");
+    assert_eq!(on_b.get(&format!("/api/v1/connections/{id}")).await["status"], "active");
+    // Replayed on A: the state was used, whichever replica used it.
+    assert_eq!(on_a.callback(&callback).await.status, 400);
+
+    // Expiring within the margin: 20 requests split between A and B refresh once.
+    mock.set_config(MockConfig::default());
+    twenty_at_once(&[on_a.clone(), on_b.clone()], &id).await;
+    assert_eq!(mock.token_requests_by_grant("refresh_token"), 1, "exactly one refresh across both replicas");
+
+    // Refused by the app (401): again one refresh.
+    mock.expire_access_tokens();
+    twenty_at_once(&[on_a.clone(), on_b.clone()], &id).await;
+    assert_eq!(mock.token_requests_by_grant("refresh_token"), 2, "exactly one more refresh across both replicas");
+
+    drop((a, b));
+    assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
+}

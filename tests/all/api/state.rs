@@ -1,0 +1,157 @@
+//! The redirect URI refuses what it cannot match: a replayed, unknown, missing or expired
+//! `state`; and a provider's `access_denied` fails the connection with its description,
+//! HTML-escaped, on the page.
+
+use std::time::Duration;
+
+use keyway_mock_provider::{Consent, MockConfig};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{Api, Backend, Options, Reply, both_backends};
+
+both_backends!(
+    a_replayed_callback_is_refused_and_the_connection_stays_active,
+    an_unknown_or_missing_state_is_refused,
+    an_expired_state_is_refused_and_fails_the_connection,
+    access_denied_fails_the_connection_and_the_page_escapes_the_description,
+    a_callback_from_another_issuer_is_refused,
+);
+
+/// An error page: 400, HTML, the security headers, and the given text.
+#[track_caller]
+fn assert_error_page(page: &Reply, says: &str) {
+    assert_eq!(page.status, 400, "{}", page.text);
+    assert!(page.header("content-type").is_some_and(|c| c.starts_with("text/html")), "{:?}", page.headers);
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert!(page.text.contains("could not be completed"), "{}", page.text);
+    assert!(page.text.contains(says), "the page should say `{says}`: {}", page.text);
+}
+
+async fn connection(api: &Api, id: &str) -> Value {
+    api.get(&format!("/api/v1/connections/{id}")).await
+}
+
+async fn a_replayed_callback_is_refused_and_the_connection_stays_active(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    let integration = api.integration(json!({})).await;
+    let (id, authorize_url) = api.start_connection(&api.admin_key, &integration, json!({})).await;
+    let callback = api.authorize(&authorize_url).await;
+    assert_eq!(api.callback(&callback).await.status, 200);
+    let tokens_issued = api.mock.token_requests_by_grant("authorization_code");
+
+    let replay = api.callback(&callback).await;
+    assert_error_page(&replay, "unknown or was already used");
+    assert_eq!(api.mock.token_requests_by_grant("authorization_code"), tokens_issued, "no second code exchange");
+    let view = connection(&api, &id).await;
+    assert_eq!(view["status"], "active", "{view}");
+    assert!(view["last_error"].is_null(), "{view}");
+    api.me(&id).await;
+}
+
+async fn an_unknown_or_missing_state_is_refused(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    let integration = api.integration(json!({})).await;
+    let (id, authorize_url) = api.start_connection(&api.admin_key, &integration, json!({})).await;
+    let callback = api.authorize(&authorize_url).await;
+    let code = url::Url::parse(&callback).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+
+    // A forged state, with a real code.
+    let forged = api.request(Method::GET, &format!("/oauth?code={code}&state=forged-state-value"), None, None).await;
+    assert_error_page(&forged, "unknown or was already used");
+    // No state at all.
+    let missing = api.request(Method::GET, &format!("/oauth?code={code}"), None, None).await;
+    assert_error_page(&missing, "no `state`");
+    let empty = api.request(Method::GET, "/oauth", None, None).await;
+    assert_eq!(empty.status, 400, "{}", empty.text);
+    assert_eq!(api.mock.token_requests_by_grant("authorization_code"), 0, "no code was exchanged");
+
+    // The genuine callback still completes: the refusals did not consume the state.
+    assert_eq!(connection(&api, &id).await["status"], "pending");
+    assert_eq!(api.callback(&callback).await.status, 200);
+    assert_eq!(connection(&api, &id).await["status"], "active");
+}
+
+async fn an_expired_state_is_refused_and_fails_the_connection(backend: Backend) {
+    let options = Options { state_ttl: Duration::from_secs(1), ..Options::default() };
+    let Some(api) = Api::with(backend, options).await else { return };
+    let integration = api.integration(json!({})).await;
+    let (id, authorize_url) = api.start_connection(&api.admin_key, &integration, json!({})).await;
+    let callback = api.authorize(&authorize_url).await;
+    // Expiry is stored in whole seconds: a 1 s state is surely past after 2 s.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    let page = api.callback(&callback).await;
+    assert_error_page(&page, "expired");
+    assert_eq!(api.mock.token_requests_by_grant("authorization_code"), 0, "an expired state exchanges nothing");
+    let view = connection(&api, &id).await;
+    assert_eq!(view["status"], "failed", "{view}");
+    assert!(view["last_error"].as_str().is_some_and(|e| e.contains("expired")), "{view}");
+
+    // Reconnecting starts a new authorization that works.
+    let again = api.admin(Method::POST, &format!("/api/v1/connections/{id}/reconnect"), None).await.expect(200);
+    assert_eq!(again["status"], "pending", "{again}");
+    let callback = api.authorize(again["authorize_url"].as_str().unwrap()).await;
+    assert_eq!(api.callback(&callback).await.status, 200);
+    assert_eq!(connection(&api, &id).await["status"], "active");
+}
+
+async fn access_denied_fails_the_connection_and_the_page_escapes_the_description(backend: Backend) {
+    let options =
+        Options { mock: MockConfig { consent: Consent::Deny, ..MockConfig::default() }, ..Options::default() };
+    let Some(api) = Api::with(backend, options).await else { return };
+    let integration = api.integration(json!({})).await;
+
+    // The provider's own denial.
+    let (id, authorize_url) = api.start_connection(&api.admin_key, &integration, json!({})).await;
+    let callback = api.authorize(&authorize_url).await;
+    assert!(callback.contains("error=access_denied"), "{callback}");
+    let page = api.callback(&callback).await;
+    assert_error_page(&page, "The user denied the authorization request");
+    let view = connection(&api, &id).await;
+    assert_eq!(view["status"], "failed", "{view}");
+    let last_error = view["last_error"].as_str().expect("last_error is set");
+    assert!(last_error.contains("access_denied"), "{last_error}");
+    assert_eq!(api.mock.token_requests_by_grant("authorization_code"), 0);
+
+    // A description with markup, on a valid state: shown as text, never as HTML.
+    let (id, authorize_url) = api.start_connection(&api.admin_key, &integration, json!({})).await;
+    let authorize_url = url::Url::parse(&authorize_url).unwrap();
+    let state = authorize_url.query_pairs().find(|(k, _)| k == "state").unwrap().1;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", "<script>alert('pwned')</script> & <b>bold</b>")
+        .append_pair("state", &state)
+        .finish();
+    let page = api.request(Method::GET, &format!("/oauth?{query}"), None, None).await;
+    assert_error_page(&page, "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;");
+    assert!(!page.text.contains("<script>") && !page.text.contains("<b>bold"), "{}", page.text);
+    let view = connection(&api, &id).await;
+    assert_eq!(view["status"], "failed", "{view}");
+    assert!(view["last_error"].as_str().is_some_and(|e| e.contains("<script>alert('pwned')</script>")), "{view}");
+}
+
+async fn a_callback_from_another_issuer_is_refused(backend: Backend) {
+    let issuer = "https://issuer.mock.test";
+    let options =
+        Options { mock: MockConfig { issuer: Some(issuer.into()), ..MockConfig::default() }, ..Options::default() };
+    let Some(api) = Api::with(backend, options).await else { return };
+    let integration = api.integration(json!({"issuer": issuer})).await;
+    let good = api.connect(&api.admin_key, &integration).await;
+
+    for (served, says) in [(Some("https://evil.mock.test"), "evil.mock.test"), (None, "(missing)")] {
+        api.mock.set_config(MockConfig { issuer: served.map(String::from), ..MockConfig::default() });
+        let (id, authorize_url) = api.start_connection(&api.admin_key, &integration, json!({})).await;
+        let callback = api.authorize(&authorize_url).await;
+        let page = api.callback(&callback).await;
+        assert_error_page(&page, says);
+        assert_eq!(connection(&api, &id).await["status"], "failed");
+    }
+    assert_eq!(
+        api.mock.token_requests_by_grant("authorization_code"),
+        1,
+        "only the genuine callback exchanged its code"
+    );
+    assert_eq!(connection(&api, &good).await["status"], "active");
+}
