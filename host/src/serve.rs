@@ -91,6 +91,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let listener =
         TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+    tokio::spawn(sweep_abandoned_authorizations(running.service.clone()));
     tracing::info!(
         listen = %listener.local_addr()?,
         redirect_uri = %settings.redirect_uri(),
@@ -100,6 +101,20 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     axum::serve(listener, app(AppState { service: running.service })).with_graceful_shutdown(shutdown_signal()).await?;
     eprintln!("keyway stopped");
     Ok(())
+}
+
+/// Authorizations whose user never came back leave a pending row; drop them once expired.
+/// Every replica may sweep: the delete is idempotent.
+async fn sweep_abandoned_authorizations(service: Arc<Service>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match service.store().delete_expired_pending(crate::service::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(removed = n, "swept expired pending authorizations"),
+            Err(e) => tracing::warn!("sweeping expired pending authorizations: {e}"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -165,3 +165,39 @@ async fn a_plugin_in_use_cannot_be_removed(backend: Backend) {
     assert_eq!(api.admin(Method::DELETE, "/api/v1/plugins/guest-rename@0.1.0", None).await.status, 204);
     api.admin(Method::DELETE, "/api/v1/plugins/guest-rename@0.1.0", None).await.error(404);
 }
+
+/// `keyway plugin install|list|remove` against a running server, and `inspect` offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugin_cli_installs_lists_inspects_and_removes() {
+    use keyway::cli::plugin::{PluginArgs, PluginCommand};
+    use keyway::cli::{ClientArgs, Command, run};
+
+    let Some(api) = Api::start(Backend::Sqlite).await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("guest_rename.wasm");
+    std::fs::write(&file, GUEST_RENAME).unwrap();
+    let client = || ClientArgs { url: api.base.clone(), api_key: Some(api.admin_key.as_str().into()) };
+    let cli = |command| async move {
+        let mut out = Vec::new();
+        let result = run(Command::Plugin(PluginArgs { command }), &mut out).await;
+        (result, String::from_utf8(out).unwrap())
+    };
+
+    let (result, out) = cli(PluginCommand::Install { client: client(), file: file.clone() }).await;
+    result.unwrap();
+    assert!(out.contains("installed guest-rename 0.1.0"), "{out}");
+    let (result, out) = cli(PluginCommand::List { client: client() }).await;
+    result.unwrap();
+    assert!(out.contains("standard-oauth2") && out.contains("guest-rename"), "{out}");
+    let (result, out) = cli(PluginCommand::Inspect { file: file.clone() }).await;
+    result.unwrap();
+    assert!(out.contains("\"name\": \"guest-rename\"") && out.contains("plugin API 0.1.0"), "{out}");
+    let (result, _) = cli(PluginCommand::Remove { client: client(), spec: "guest-rename@0.1.0".into() }).await;
+    result.unwrap();
+
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"not wasm").unwrap();
+    let (result, _) = cli(PluginCommand::Install { client: client(), file: garbage }).await;
+    let message = format!("{:#}", result.unwrap_err());
+    assert!(message.contains("magic bytes"), "the server's reason reaches the user: {message}");
+}

@@ -137,6 +137,12 @@ pub struct ApiClient {
 }
 
 /// How long one API call may take; `request` waits for the app's API, which may be slow.
+/// A request body.
+enum Payload<'a> {
+    Json(&'a serde_json::Value),
+    Wasm(Vec<u8>),
+}
+
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 const MAX_DETAIL: usize = 300;
 
@@ -182,6 +188,17 @@ impl ApiClient {
         self.call(Method::POST, segments, Some(body)).await
     }
 
+    /// `POST /api/v1/<segments>` with raw bytes (a Wasm component).
+    pub async fn post_wasm<T: DeserializeOwned>(&self, segments: &[&str], bytes: Vec<u8>) -> Result<T, ApiError> {
+        let endpoint = format!("POST /api/v1/{}", segments.join("/"));
+        let (status, answer) = self.send(Method::POST, segments, Some(Payload::Wasm(bytes))).await?;
+        serde_json::from_slice(&answer).map_err(|e| ApiError::Unexpected {
+            endpoint,
+            status,
+            detail: format!("the answer does not parse ({e}): {}", truncate(&answer)),
+        })
+    }
+
     /// `DELETE /api/v1/<segments>`; any body in the answer is ignored.
     pub async fn delete(&self, segments: &[&str]) -> Result<(), ApiError> {
         self.send(Method::DELETE, segments, None).await.map(|_| ())
@@ -206,7 +223,7 @@ impl ApiClient {
         body: Option<&serde_json::Value>,
     ) -> Result<T, ApiError> {
         let endpoint = format!("{method} /api/v1/{}", segments.join("/"));
-        let (status, bytes) = self.send(method, segments, body).await?;
+        let (status, bytes) = self.send(method, segments, body.map(Payload::Json)).await?;
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Unexpected {
             endpoint,
             status,
@@ -214,12 +231,7 @@ impl ApiClient {
         })
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        segments: &[&str],
-        body: Option<&serde_json::Value>,
-    ) -> Result<(u16, Vec<u8>), ApiError> {
+    async fn send(&self, method: Method, segments: &[&str], body: Option<Payload<'_>>) -> Result<(u16, Vec<u8>), ApiError> {
         let url = self.endpoint(segments);
         let endpoint = format!("{method} {}", url.path());
         let mut request = self
@@ -227,8 +239,10 @@ impl ApiClient {
             .request(method, url)
             .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(body) = body {
-            request = request.header(CONTENT_TYPE, "application/json").body(body.to_string());
+        match body {
+            Some(Payload::Json(json)) => request = request.header(CONTENT_TYPE, "application/json").body(json.to_string()),
+            Some(Payload::Wasm(bytes)) => request = request.header(CONTENT_TYPE, "application/wasm").body(bytes),
+            None => {}
         }
         let unreachable =
             |e: reqwest::Error| ApiError::Unreachable { url: self.base.to_string(), reason: error_chain(&e) };

@@ -12,6 +12,7 @@ pub mod client;
 pub mod connect;
 pub mod integration;
 pub mod keys;
+pub mod plugin;
 pub mod request;
 
 use std::io::Write;
@@ -29,6 +30,8 @@ pub enum Command {
     Request(request::RequestArgs),
     /// Create, list and revoke API keys (admin).
     Keys(keys::KeysArgs),
+    /// Install, list, remove and inspect plugin components.
+    Plugin(plugin::PluginArgs),
 }
 
 /// Runs one companion command against the server it names, writing its output to `out`.
@@ -39,6 +42,7 @@ pub async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Connect(args) => connect::run(args, out).await,
         Command::Request(args) => request::run(args, out).await,
         Command::Keys(args) => keys::run(args, out).await,
+        Command::Plugin(args) => plugin::run(args, out).await,
     }
 }
 
