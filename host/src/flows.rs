@@ -65,6 +65,24 @@ pub enum FlowError {
 }
 
 impl FlowError {
+    /// The same error with every secret `redactor` knows masked in its text: providers
+    /// sometimes echo what they were sent ("invalid code mock-code-…").
+    pub fn scrubbed(self, redactor: &Redactor) -> Self {
+        let s = |text: String| redactor.scrub(&text);
+        match self {
+            FlowError::Provider { code, description } => {
+                FlowError::Provider { code: s(code), description: description.map(s) }
+            }
+            FlowError::InvalidResponse(m) => FlowError::InvalidResponse(s(m)),
+            FlowError::Config(m) => FlowError::Config(s(m)),
+            FlowError::Callback(m) => FlowError::Callback(s(m)),
+            FlowError::Egress(EgressError::Denied(m)) => FlowError::Egress(EgressError::Denied(s(m))),
+            FlowError::Egress(EgressError::Transport(m)) => FlowError::Egress(EgressError::Transport(s(m))),
+            FlowError::Egress(EgressError::TooLarge(m)) => FlowError::Egress(EgressError::TooLarge(s(m))),
+            other => other,
+        }
+    }
+
     /// Whether the provider said the grant is dead: the user must reconnect.
     pub fn is_invalid_grant(&self) -> bool {
         matches!(self, FlowError::Provider { code, .. } if code == "invalid_grant")
@@ -218,7 +236,9 @@ impl Flows {
         if let Some(v) = &pending.verifier {
             redactor.add(v.secret());
         }
-        self.token_exchange(plugin, integration, conn, grant, redactor, None, trace).await
+        self.token_exchange(plugin, integration, conn, grant, redactor.clone(), None, trace)
+            .await
+            .map_err(|e| e.scrubbed(&redactor))
     }
 
     /// Refreshes the connection's tokens. A response without a refresh token keeps the old one.

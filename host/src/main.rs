@@ -24,9 +24,20 @@ enum Command {
     Client(keyway::cli::Command),
 }
 
+/// `KEYWAY_LOG` (default `keyway=info,warn`), with the Wasm compiler's crates capped at
+/// `info`: at `trace` they write gigabytes per compiled plugin, and they only ever see Wasm
+/// code, never requests or secrets.
+fn log_filter() -> EnvFilter {
+    let mut filter = EnvFilter::try_from_env("KEYWAY_LOG").unwrap_or_else(|_| EnvFilter::new("keyway=info,warn"));
+    for noisy in ["cranelift_codegen", "cranelift_frontend", "wasmtime_internal_cranelift", "regalloc2"] {
+        filter = filter.add_directive(format!("{noisy}=info").parse().expect("a valid directive"));
+    }
+    filter
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("KEYWAY_LOG").unwrap_or_else(|_| EnvFilter::new("keyway=info,warn")))
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

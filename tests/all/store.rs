@@ -11,16 +11,13 @@ use keyway_tests::postgres::TestDatabase;
 use serde_json::json;
 use tokio::sync::Barrier;
 
-/// A store and what keeps its database alive.
+/// A store, and what keeps its database alive: the SQLite file's directory, or the PostgreSQL
+/// test database.
 struct Backend {
     store: Arc<dyn Store>,
     url: String,
-    _keep: Keep,
-}
-
-enum Keep {
-    Dir(#[allow(dead_code)] tempfile::TempDir),
-    Database(#[allow(dead_code)] TestDatabase),
+    _dir: Option<tempfile::TempDir>,
+    _db: Option<TestDatabase>,
 }
 
 async fn sqlite() -> Backend {
@@ -28,7 +25,7 @@ async fn sqlite() -> Backend {
     let url = format!("sqlite:{}", dir.path().join("keyway.db").display());
     let store = keyway_store::connect(&url).await.expect("SQLite store opens");
     assert_eq!(store.backend(), "sqlite");
-    Backend { store, url, _keep: Keep::Dir(dir) }
+    Backend { store, url, _dir: Some(dir), _db: None }
 }
 
 /// `None` when PostgreSQL tests are skipped (outside CI, the harness has said why).
@@ -36,7 +33,7 @@ async fn postgres() -> Option<Backend> {
     let db = keyway_tests::postgres::test_database().await?;
     let store = keyway_store::connect(&db.url).await.expect("PostgreSQL store connects");
     assert_eq!(store.backend(), "postgres");
-    Some(Backend { store, url: db.url.clone(), _keep: Keep::Database(db) })
+    Some(Backend { store, url: db.url.clone(), _dir: None, _db: Some(db) })
 }
 
 /// One test per backend for each check: `store::sqlite::check_x` and `store::postgres::check_x`.
@@ -310,7 +307,10 @@ async fn check_connection_round_trip(store: Arc<dyn Store>) {
         Err(StoreError::Database(message)) => assert!(message.contains("`activ`"), "{message}"),
         other => panic!("an unknown status was accepted: {other:?}"),
     }
-    assert!(matches!(store.insert_connection(&ConnectionRecord { id: "con_x".into(), ..bogus }).await, Err(_)));
+    match store.insert_connection(&ConnectionRecord { id: "con_x".into(), ..bogus }).await {
+        Err(StoreError::Database(message)) => assert!(message.contains("`activ`"), "{message}"),
+        other => panic!("an unknown status was accepted: {other:?}"),
+    }
     assert_eq!(store.get_connection("con_x").await.unwrap(), None);
 
     assert_eq!(store.update_connection(&connection("con_missing", "int_1", 1)).await, Err(StoreError::NotFound));
@@ -519,7 +519,7 @@ async fn check_plugins_are_content_addressed(store: Arc<dyn Store>) {
 /// Everything written before the store is dropped is there when the same URL is opened again,
 /// and opening an up-to-date database (migrations already applied) works.
 async fn check_survives_reopening(backend: Backend) {
-    let Backend { store, url, _keep } = backend;
+    let Backend { store, url, _dir, _db } = backend;
     let int = integration("int_1", "kept", 1);
     let con = connection("con_1", "int_1", 2);
     let flow = pending("state_1", "con_1", 1_000);

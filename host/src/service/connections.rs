@@ -240,8 +240,8 @@ impl Service {
             self.fail(&mut record, "the authorization expired before the callback arrived".into()).await;
             return Err(CallbackError {
                 message: format!(
-                    "This authorization expired: the link is valid for {} minutes.",
-                    self.settings.state_ttl.as_secs() / 60
+                    "This authorization expired: the link is valid for {}.",
+                    humantime::format_duration(self.settings.state_ttl)
                 ),
                 hint: HINT_RESTART,
             });
@@ -305,9 +305,15 @@ impl Service {
         }
     }
 
+    /// Records a failed authorization. A connection that already works (a declined or stale
+    /// reconnect) keeps working: only its `last_error` says what happened.
     async fn fail(&self, record: &mut ConnectionRecord, message: String) {
-        record.status = "failed".into();
-        record.last_error = Some(message);
+        if record.credentials_sealed.is_some() && record.status == "active" {
+            record.last_error = Some(format!("reconnecting failed: {message}"));
+        } else {
+            record.status = "failed".into();
+            record.last_error = Some(message);
+        }
         record.updated_at = now();
         if let Err(e) = self.store.update_connection(record).await {
             tracing::error!(connection = %record.id, "recording a failed callback: {e}");

@@ -29,7 +29,12 @@ impl Service {
     pub async fn bootstrap_admin_key(&self, configured: Option<ApiKey>) -> Result<Option<ApiKey>, ServiceError> {
         if let Some(key) = configured {
             if self.store.get_api_key_by_hash(&key.hash()).await?.is_none() {
-                self.insert_key(&key, Role::Admin, "bootstrap (KEYWAY_ADMIN_KEY)").await?;
+                match self.insert_key(&key, Role::Admin, "bootstrap (KEYWAY_ADMIN_KEY)").await {
+                    // Replicas starting together race to register the same key; the loser
+                    // finds it registered, which is all it wanted.
+                    Ok(_) | Err(ServiceError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
             return Ok(None);
         }

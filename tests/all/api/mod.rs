@@ -339,6 +339,8 @@ pub struct Api {
     pub client: Client,
     /// The provider the integrations point at.
     pub mock: MockProvider,
+    /// The service behind the server, for what only happens at start (the admin key).
+    pub service: Arc<keyway::service::Service>,
     server: tokio::task::JoinHandle<()>,
     _db: Database,
 }
@@ -384,12 +386,13 @@ impl Api {
         let bootstrap = Bootstrap { master_key: Some(MasterKey::generate()), admin_key: Some(admin_key.clone()) };
         let running = keyway::serve::assemble(&settings, bootstrap).await.expect("the service assembles");
         assert!(running.new_admin_key.is_none(), "KEYWAY_ADMIN_KEY's key is used, not a new one");
+        let service = running.service.clone();
         let router = app(AppState { service: running.service });
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.expect("serving");
         });
         let client = Client::new(&base, admin_key.secret());
-        Some(Api { client, mock, server, _db: db })
+        Some(Api { client, mock, service, server, _db: db })
     }
 
     /// The standard integration for this server's mock, with `overrides`; returns its id.

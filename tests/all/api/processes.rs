@@ -101,3 +101,36 @@ async fn two_processes_share_one_postgres() {
     drop((a, b));
     assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
 }
+
+/// Replicas started at the same moment on a fresh database (migrations, built-in plugin,
+/// admin key) both come up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_started_together_both_come_up() {
+    let Some(db) = Backend::Postgres.database().await else { return };
+    let config = ProcessConfig::for_database(&db, Backend::Postgres);
+    let (log_a, log_b) = (db.dir.path().join("a.log"), db.dir.path().join("b.log"));
+    let (a, b) = tokio::join!(Process::start(&config, log_a), Process::start(&config, log_b));
+    for replica in [&a, &b] {
+        Client::new(&replica.url, &config.admin_key).get("/api/v1/keys").await;
+    }
+}
+
+/// Replicas that start at once on a fresh database all register `KEYWAY_ADMIN_KEY`: each must
+/// start, whichever registered it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_registering_the_same_admin_key_at_once_all_start() {
+    let Some(api) = super::Api::start(Backend::Postgres).await else { return };
+    // The race is narrow: try it a few times.
+    for _ in 0..10 {
+        let key = keyway::keys::ApiKey::generate();
+        let (a, b) = tokio::join!(
+            api.service.bootstrap_admin_key(Some(key.clone())),
+            api.service.bootstrap_admin_key(Some(key.clone()))
+        );
+        a.expect("the first replica starts");
+        b.expect("the second replica starts");
+        let keys = api.get("/api/v1/keys").await;
+        let admins = keys["items"].as_array().unwrap().iter().filter(|k| k["role"] == "admin").count();
+        assert!(admins >= 2, "{keys}");
+    }
+}

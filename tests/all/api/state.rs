@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use keyway_mock_provider::{Consent, MockConfig};
+use keyway_mock_provider::{Consent, MockConfig, MockProvider};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Api, Backend, Options, Reply, both_backends};
+use super::{Api, Backend, Options, Reply, assert_no_secrets, both_backends, secrets};
 
 both_backends!(
     a_replayed_callback_is_refused_and_the_connection_stays_active,
@@ -16,6 +16,8 @@ both_backends!(
     an_expired_state_is_refused_and_fails_the_connection,
     access_denied_fails_the_connection_and_the_page_escapes_the_description,
     a_callback_from_another_issuer_is_refused,
+    a_declined_reauthorization_leaves_a_working_connection_working,
+    provider_errors_that_echo_secrets_are_scrubbed,
 );
 
 /// An error page: 400, HTML, the security headers, and the given text.
@@ -154,4 +156,55 @@ async fn a_callback_from_another_issuer_is_refused(backend: Backend) {
         "only the genuine callback exchanged its code"
     );
     assert_eq!(connection(&api, &good).await["status"], "active");
+}
+
+async fn a_declined_reauthorization_leaves_a_working_connection_working(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    let integration = api.integration(json!({})).await;
+    let id = api.connect(&api.admin_key, &integration).await;
+
+    // The user starts a reconnect, then declines at the provider (or closes the tab and comes
+    // back later): the tokens the connection has are as good as before.
+    let again = api.admin(Method::POST, &format!("/api/v1/connections/{id}/reconnect"), None).await.expect(200);
+    api.mock.set_config(MockConfig { consent: Consent::Deny, ..MockConfig::default() });
+    let callback = api.authorize(again["authorize_url"].as_str().unwrap()).await;
+    assert_error_page(&api.callback(&callback).await, "denied");
+    let view = connection(&api, &id).await;
+    assert_eq!(view["status"], "active", "a declined re-authorization broke a working connection: {view}");
+    api.me(&id).await;
+}
+
+async fn provider_errors_that_echo_secrets_are_scrubbed(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    let client_secret = api.mock.config().client_secret;
+    let integration = api.integration(json!({})).await;
+
+    // The token endpoint refuses the code, quoting it and the client secret back.
+    let (id, authorize_url) = api.start_connection(&api.admin_key, &integration, json!({})).await;
+    let callback = api.authorize(&authorize_url).await;
+    let code = url::Url::parse(&callback).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let body =
+        json!({"error": "invalid_grant", "error_description": format!("code {code} rejected for {client_secret}")});
+    api.mock.respond_next_token_request(400, "application/json", &body.to_string());
+    let page = api.callback(&callback).await;
+    assert_error_page(&page, "invalid_grant");
+    let view = connection(&api, &id).await;
+    assert_eq!(view["status"], "failed", "{view}");
+    assert!(view["last_error"].as_str().is_some_and(|e| e.contains("rejected for")), "the rest is kept: {view}");
+
+    // The refresh is refused, quoting the refresh token.
+    let id = api.connect(&api.admin_key, &integration).await;
+    let refresh = format!("/api/v1/connections/{id}/refresh");
+    api.admin(Method::POST, &refresh, None).await.expect(200);
+    let refresh_token = api.mock.requests_to(MockProvider::TOKEN_PATH).last().unwrap().form_param("refresh_token");
+    let refresh_token = refresh_token.expect("a refresh token was sent");
+    let body =
+        json!({"error": "invalid_grant", "error_description": format!("{refresh_token} revoked ({client_secret})")});
+    api.mock.respond_next_token_request(400, "application/json", &body.to_string());
+    let (_, _, message) = api.admin(Method::POST, &refresh, None).await.error(409);
+    assert!(message.contains("revoked"), "{message}");
+    assert_eq!(connection(&api, &id).await["status"], "needs_reauth");
+
+    let exchanges = api.exchanges();
+    assert_no_secrets(exchanges.iter().map(|e| (e.request.as_str(), e.body.as_str())), &secrets(&api.mock, &[]));
 }
