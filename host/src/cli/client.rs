@@ -231,7 +231,12 @@ impl ApiClient {
         })
     }
 
-    async fn send(&self, method: Method, segments: &[&str], body: Option<Payload<'_>>) -> Result<(u16, Vec<u8>), ApiError> {
+    async fn send(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<Payload<'_>>,
+    ) -> Result<(u16, Vec<u8>), ApiError> {
         let url = self.endpoint(segments);
         let endpoint = format!("{method} {}", url.path());
         let mut request = self
@@ -240,7 +245,9 @@ impl ApiClient {
             .header(AUTHORIZATION, self.authorization.clone())
             .header(ACCEPT, HeaderValue::from_static("application/json"));
         match body {
-            Some(Payload::Json(json)) => request = request.header(CONTENT_TYPE, "application/json").body(json.to_string()),
+            Some(Payload::Json(json)) => {
+                request = request.header(CONTENT_TYPE, "application/json").body(json.to_string())
+            }
             Some(Payload::Wasm(bytes)) => request = request.header(CONTENT_TYPE, "application/wasm").body(bytes),
             None => {}
         }

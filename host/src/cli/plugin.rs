@@ -71,7 +71,11 @@ pub async fn run(args: PluginArgs, out: &mut impl Write) -> anyhow::Result<()> {
             let client = ApiClient::new(&client)?;
             let installed: PluginSummary = client.post_wasm(&["plugins"], bytes).await?;
             writeln!(out, "installed {} {} ({})", installed.name, installed.version, &installed.hash[..12])?;
-            writeln!(out, "integrations can use it as `{}` (newest) or `{}@{}`", installed.name, installed.name, installed.version)?;
+            writeln!(
+                out,
+                "integrations can use it as `{}` (newest) or `{}@{}`",
+                installed.name, installed.name, installed.version
+            )?;
         }
         PluginCommand::List { client } => {
             let client = ApiClient::new(&client)?;
@@ -107,6 +111,9 @@ pub async fn run(args: PluginArgs, out: &mut impl Write) -> anyhow::Result<()> {
 
 fn read_component(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
     std::fs::read(file).map_err(|e| {
-        anyhow::anyhow!("cannot read {}: {e}; build it with `cargo build --release --target wasm32-wasip2`", file.display())
+        anyhow::anyhow!(
+            "cannot read {}: {e}; build it with `cargo build --release --target wasm32-wasip2`",
+            file.display()
+        )
     })
 }
