@@ -12,6 +12,13 @@ mod guests;
 /// (static name, wasm file stem, workspace)
 const COMPONENTS: &[(&str, &str, &str)] = &[
     ("STANDARD_OAUTH2", "standard_oauth2", "plugins"),
+    ("NOTION", "notion", "plugins"),
+    ("GITHUB", "github", "plugins"),
+    ("SLACK", "slack", "plugins"),
+    ("TIKTOK", "tiktok", "plugins"),
+    ("INSTAGRAM", "instagram", "plugins"),
+    ("ZENDESK", "zendesk", "plugins"),
+    ("QUIRKS", "quirks", "plugins"),
     ("GUEST_LOOP", "guest_loop", "tests/guests"),
     ("GUEST_ALLOC", "guest_alloc", "tests/guests"),
     ("GUEST_RENAME", "guest_rename", "tests/guests"),

@@ -2,6 +2,7 @@
 //! `plugins/` and `tests/guests/`, and the strict mock provider on loopback.
 
 mod api;
+mod apps;
 mod cli;
 mod demo;
 mod loading;

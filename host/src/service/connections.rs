@@ -191,7 +191,12 @@ impl Service {
         let state = self.connection_state(record)?;
         let pending = self.flows.begin(plugin, integration, &state).await?;
         let hash = state_hash(pending.state.secret());
-        let expires_at = crate::connection::unix_seconds(pending.expires_at) as i64;
+        // Rounded up: the store keeps whole seconds, and a state must live at least its TTL.
+        let expires_at = pending
+            .expires_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+            .unwrap_or(0) as i64;
         self.store
             .insert_pending(&PendingFlowRecord {
                 state_hash: hash.clone(),

@@ -102,6 +102,10 @@ pub struct Options {
     pub state_ttl: Duration,
     /// `refresh_margin`.
     pub refresh_margin: Duration,
+    /// The operator's `resolve` rules (`HOST=IP`).
+    pub resolve: Vec<String>,
+    /// The operator's `insecure_http_hosts`.
+    pub insecure_http_hosts: Vec<String>,
 }
 
 impl Default for Options {
@@ -110,6 +114,8 @@ impl Default for Options {
             mock: MockConfig::default(),
             state_ttl: Duration::from_secs(600),
             refresh_margin: Duration::from_secs(300),
+            resolve: Vec::new(),
+            insecure_http_hosts: Vec::new(),
         }
     }
 }
@@ -376,6 +382,8 @@ impl Api {
             public_url: Some(base.clone()),
             data_dir: Some(db.dir.path().to_path_buf()),
             database_url: Some(db.url.clone()),
+            resolve: options.resolve.clone(),
+            insecure_http_hosts: options.insecure_http_hosts.clone(),
             ..ServeArgs::default()
         };
         let mut settings = Settings::load(&args).expect("settings");

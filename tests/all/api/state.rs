@@ -76,13 +76,14 @@ async fn an_unknown_or_missing_state_is_refused(backend: Backend) {
 }
 
 async fn an_expired_state_is_refused_and_fails_the_connection(backend: Backend) {
-    let options = Options { state_ttl: Duration::from_secs(1), ..Options::default() };
+    // Long enough for the reconnect below to finish on a loaded machine.
+    let options = Options { state_ttl: Duration::from_secs(3), ..Options::default() };
     let Some(api) = Api::with(backend, options).await else { return };
     let integration = api.integration(json!({})).await;
     let (id, authorize_url) = api.start_connection(&api.admin_key, &integration, json!({})).await;
     let callback = api.authorize(&authorize_url).await;
-    // Expiry is stored in whole seconds: a 1 s state is surely past after 2 s.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Expiry is stored in whole seconds, rounded up: a 3 s state is surely past after 4 s.
+    tokio::time::sleep(Duration::from_millis(4100)).await;
 
     let page = api.callback(&callback).await;
     assert_error_page(&page, "expired");

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::App;
+
 /// How the token and revoke endpoints demand that the client authenticate (RFC 6749 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientAuthRule {
@@ -54,12 +56,15 @@ pub struct MockConfig {
     pub issuer: Option<String>,
     /// What the simulated user answers.
     pub consent: Consent,
+    /// Which app the provider plays: the standard RFC 6749 provider, or one app's documented endpoints and
+    /// quirks. Fixed when the provider starts.
+    pub app: App,
 }
 
 impl Default for MockConfig {
     /// `demo-client` with a secret that only survives the round trip when the client form-urlencodes it
     /// (RFC 6749 §2.3.1); Basic auth, PKCE required, one-hour tokens, refresh tokens without rotation, any scope,
-    /// any redirect URI, no `iss`, consent approved.
+    /// any redirect URI, no `iss`, consent approved, the standard provider.
     fn default() -> Self {
         MockConfig {
             client_id: "demo-client".to_owned(),
@@ -73,6 +78,7 @@ impl Default for MockConfig {
             redirect_uris: Vec::new(),
             issuer: None,
             consent: Consent::Approve,
+            app: App::Standard,
         }
     }
 }
@@ -91,6 +97,7 @@ impl fmt::Debug for MockConfig {
             .field("redirect_uris", &self.redirect_uris)
             .field("issuer", &self.issuer)
             .field("consent", &self.consent)
+            .field("app", &self.app)
             .finish()
     }
 }

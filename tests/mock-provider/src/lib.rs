@@ -18,6 +18,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod apps;
 mod client_auth;
 mod config;
 mod endpoints;
@@ -37,6 +38,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use apps::App;
 pub use config::{ClientAuthRule, Consent, MockConfig};
 pub use recorded::RecordedRequest;
 pub use token_error::TokenError;
@@ -124,8 +126,13 @@ impl MockProvider {
     }
 
     /// Changes the rules for the requests that follow. Codes and tokens already issued stay valid.
+    ///
+    /// # Panics
+    /// When `config.app` differs from the app the provider started as: its routes are fixed at start.
     pub fn set_config(&self, config: MockConfig) {
-        lock(&self.shared).config = config;
+        let mut store = lock(&self.shared);
+        assert_eq!(store.config.app, config.app, "the app mode is fixed when the provider starts");
+        store.config = config;
     }
 
     /// Every request received so far, in order, refused ones included.

@@ -18,6 +18,11 @@ impl Params {
         Params { pairs: form_urlencoded::parse(raw).into_owned().collect() }
     }
 
+    /// Parameters read from another format (a JSON body, say), so the same strict checks apply.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Params { pairs }
+    }
+
     pub fn from_query(query: Option<&str>) -> Self {
         Self::parse(query.unwrap_or_default().as_bytes())
     }

@@ -1,7 +1,7 @@
 //! The HTTP layer: the router, request recording, and the one refusal type every endpoint answers with.
 //!
-//! App-specific modes (Notion, Slack, GitHub…) extend [`app`]: a mode adds its routes, or swaps one endpoint's
-//! handler, and reuses the strict pieces (`client_auth`, `params`, the token store) rather than copying them.
+//! App modes (`crate::apps`: Notion, Slack, GitHub…) replace the routes with one app's documented endpoints, and
+//! reuse the strict pieces (`client_auth`, `params`, the token store) rather than copying them.
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::json;
 
+use crate::apps;
 use crate::endpoints::{api, authorize, revoke, token};
 use crate::store::{Shared, lock};
 use crate::{MockProvider, RecordedRequest, TokenError};
@@ -19,18 +20,20 @@ use crate::{MockProvider, RecordedRequest, TokenError};
 /// Larger bodies are refused with 413 (and recorded without their body).
 const MAX_BODY: usize = 1024 * 1024;
 
-/// The provider's routes, with every request recorded before it is routed.
+/// The provider's routes, with every request recorded before it is routed. An app mode serves only that app's
+/// endpoints.
 pub(crate) fn app(shared: Shared) -> Router {
-    Router::new()
-        .route(MockProvider::AUTHORIZE_PATH, get(authorize::authorize))
-        .route(MockProvider::TOKEN_PATH, post(token::token))
-        .route(MockProvider::REVOKE_PATH, post(revoke::revoke))
-        .route("/api/me", get(api::me))
-        .route(MockProvider::API_PREFIX, any(api::echo))
-        .route("/api/{*rest}", any(api::echo))
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(shared.clone(), record))
-        .with_state(shared)
+    let app = lock(&shared).config.app;
+    let routes = apps::routes(app).unwrap_or_else(|| {
+        Router::new()
+            .route(MockProvider::AUTHORIZE_PATH, get(authorize::authorize))
+            .route(MockProvider::TOKEN_PATH, post(token::token))
+            .route(MockProvider::REVOKE_PATH, post(revoke::revoke))
+            .route("/api/me", get(api::me))
+            .route(MockProvider::API_PREFIX, any(api::echo))
+            .route("/api/{*rest}", any(api::echo))
+    });
+    routes.fallback(not_found).layer(middleware::from_fn_with_state(shared.clone(), record)).with_state(shared)
 }
 
 /// Records the request, body included, then hands it on unchanged.

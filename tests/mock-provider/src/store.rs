@@ -34,6 +34,8 @@ pub(crate) struct Store {
     pub refresh_tokens: HashMap<String, RefreshToken>,
     /// Answers the token endpoint gives instead of processing the request, first in first out.
     pub token_overrides: VecDeque<TokenOverride>,
+    /// What app modes remember beyond codes and tokens.
+    pub app: crate::apps::AppData,
     next_grant: GrantId,
 }
 
@@ -108,6 +110,7 @@ impl Store {
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             token_overrides: VecDeque::new(),
+            app: Default::default(),
             next_grant: 0,
         }
     }

@@ -77,7 +77,11 @@ fn authorize_bearer(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Result<V
             "Authorization scheme `{scheme}` is not accepted: send `Authorization: Bearer <token>`"
         )));
     }
-    let token = token.trim();
+    access_token_scopes(shared, token.trim())
+}
+
+/// The scopes of a valid access token, or the 401 to answer: unknown, a refresh token, revoked, or expired.
+pub(crate) fn access_token_scopes(shared: &Shared, token: &str) -> Result<Vec<String>, Refusal> {
     let store = lock(shared);
     let Some(access) = store.access_tokens.get(token) else {
         return Err(Refusal::InvalidToken(if store.refresh_tokens.contains_key(token) {

@@ -17,7 +17,7 @@ pub(crate) async fn authorize(State(shared): State<Shared>, RawQuery(query): Raw
     let config = lock(&shared).config.clone();
 
     // Until client_id and redirect_uri check out, errors go to the user, never to the unverified URI.
-    let redirect_uri = match verified_redirect_uri(&params, &config) {
+    let redirect_uri = match verified_redirect_uri(&params, &config, "client_id") {
         Ok(uri) => uri,
         Err(message) => return Refusal::Page(message).into_response(),
     };
@@ -78,18 +78,23 @@ pub(crate) async fn authorize(State(shared): State<Shared>, RawQuery(query): Raw
     redirect.answer(&[("code", &code)])
 }
 
-/// The `redirect_uri` exactly as sent, once it is known to be safe to redirect to.
-fn verified_redirect_uri(params: &Params, config: &crate::MockConfig) -> Result<String, String> {
-    for name in ["client_id", "redirect_uri"] {
+/// The `redirect_uri` exactly as sent, once it is known to be safe to redirect to. The client id is read from
+/// `client_param` (`client_id`, or an app's own name for it, such as TikTok's `client_key`).
+pub(crate) fn verified_redirect_uri(
+    params: &Params,
+    config: &crate::MockConfig,
+    client_param: &str,
+) -> Result<String, String> {
+    for name in [client_param, "redirect_uri"] {
         if params.is_repeated(name) {
             return Err(format!("`{name}` is sent more than once"));
         }
     }
-    let Some(client_id) = params.get("client_id") else {
-        return Err("`client_id` is missing".to_owned());
+    let Some(client_id) = params.get(client_param) else {
+        return Err(format!("`{client_param}` is missing"));
     };
     if client_id != config.client_id {
-        return Err(format!("unknown client_id `{client_id}`"));
+        return Err(format!("unknown {client_param} `{client_id}`"));
     }
     let Some(redirect_uri) = params.get("redirect_uri") else {
         return Err("`redirect_uri` is missing".to_owned());
@@ -106,7 +111,7 @@ fn verified_redirect_uri(params: &Params, config: &crate::MockConfig) -> Result<
 }
 
 /// The S256 code challenge, checked for shape (RFC 7636 §4.2, §4.3).
-fn pkce_challenge(params: &Params, required: bool) -> Result<Option<String>, String> {
+pub(crate) fn pkce_challenge(params: &Params, required: bool) -> Result<Option<String>, String> {
     let method = params.get("code_challenge_method");
     let Some(challenge) = params.get("code_challenge") else {
         if method.is_some() {
@@ -140,20 +145,20 @@ fn pkce_challenge(params: &Params, required: bool) -> Result<Option<String>, Str
 }
 
 /// A redirect back to the verified `redirect_uri`, echoing `state` and adding `iss` when configured.
-struct Redirect {
-    to: String,
-    state: Option<String>,
-    issuer: Option<String>,
+pub(crate) struct Redirect {
+    pub to: String,
+    pub state: Option<String>,
+    pub issuer: Option<String>,
 }
 
 impl Redirect {
     /// An RFC 6749 §4.1.2.1 error response.
-    fn error(&self, error: &str, description: &str) -> Response {
+    pub fn error(&self, error: &str, description: &str) -> Response {
         tracing::debug!(error, description, "mock provider refused an authorization request");
         self.answer(&[("error", error), ("error_description", description)])
     }
 
-    fn answer(&self, pairs: &[(&str, &str)]) -> Response {
+    pub fn answer(&self, pairs: &[(&str, &str)]) -> Response {
         let mut url = Url::parse(&self.to).expect("redirect_uri was verified to be an absolute URL");
         {
             let mut query = url.query_pairs_mut();

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::params::{Params, require_form_body};
 use crate::server::Refusal;
-use crate::store::{Shared, lock};
+use crate::store::{Shared, Store, lock};
 use crate::{TokenError, client_auth};
 
 pub(crate) async fn revoke(
@@ -38,7 +38,11 @@ fn revoke_token(shared: &Shared, query: Option<&str>, headers: &HeaderMap, body:
         }
     }
 
-    let mut store = lock(shared);
+    revoke_in_store(&mut lock(shared), &client_id, token)
+}
+
+/// Revokes `token` for `client_id`: a refresh token ends its whole grant, an access token only itself.
+pub(crate) fn revoke_in_store(store: &mut Store, client_id: &str, token: &str) -> Result<(), TokenError> {
     // The hint only speeds up a real server's lookup; both kinds are searched whatever it says (RFC 7009 §2.1).
     if let Some(refresh) = store.refresh_tokens.get(token) {
         if refresh.client_id != client_id {

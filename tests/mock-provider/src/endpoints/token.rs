@@ -57,7 +57,7 @@ fn exchange(shared: &Shared, query: Option<&str>, headers: &HeaderMap, body: &[u
 
 /// The token endpoint answers JSON only to a client that asks for it, as GitHub does; the help article's
 /// standard request sends `Accept: application/json`.
-fn require_json_accepted(headers: &HeaderMap) -> Result<(), TokenError> {
+pub(crate) fn require_json_accepted(headers: &HeaderMap) -> Result<(), TokenError> {
     let accepts_json = headers
         .get_all(header::ACCEPT)
         .iter()
@@ -78,7 +78,7 @@ fn require_json_accepted(headers: &HeaderMap) -> Result<(), TokenError> {
     }
 }
 
-fn redeem_code(
+pub(crate) fn redeem_code(
     store: &mut Store,
     config: &MockConfig,
     client_id: &str,
@@ -158,7 +158,7 @@ fn check_verifier(challenge: Option<&str>, verifier: Option<&str>) -> Result<(),
     }
 }
 
-fn refresh(
+pub(crate) fn refresh(
     store: &mut Store,
     config: &MockConfig,
     client_id: &str,
@@ -212,7 +212,7 @@ fn refresh(
 }
 
 /// RFC 6749 §5.1.
-fn token_response(issued: &Issued) -> Value {
+pub(crate) fn token_response(issued: &Issued) -> Value {
     let mut body = Map::new();
     body.insert("access_token".into(), json!(issued.access_token));
     body.insert("token_type".into(), json!("Bearer"));

@@ -147,6 +147,19 @@ impl Harness {
         Self::start(MockConfig::default()).await
     }
 
+    /// A request to any path of the mock, with no headers and an empty body: for app modes' own endpoints (the
+    /// app modes' tests include this file).
+    #[allow(dead_code)]
+    pub fn call(&self, method: reqwest::Method, path: &str) -> Call {
+        Call {
+            method,
+            url: format!("{}{path}", self.mock.base_url()),
+            headers: Vec::new(),
+            form: Vec::new(),
+            raw_body: None,
+        }
+    }
+
     /// The standard authorization request of a PKCE-using host, as query parameters.
     pub fn authorize_params(&self) -> Vec<(String, String)> {
         let config = self.mock.config();

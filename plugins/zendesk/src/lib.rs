@@ -1,0 +1,83 @@
+//! Zendesk (https://developer.zendesk.com/documentation/ticketing/working-with-oauth/using-oauth-authentication-with-your-application/).
+//! Every account has a host of its own: the connection's `subdomain` goes in front of the integration's site host
+//! (`https://zendesk.com` becomes `https://acme.zendesk.com`) for the authorize URL, the token requests and the
+//! API. The token requests send `expires_in`, without which Zendesk issues a token that never expires and no
+//! refresh token (https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/); the
+//! `expires_in` setting chooses the lifetime, and 0 asks for such a token.
+
+use keyway_sdk::prelude::*;
+use keyway_sdk::serde_json::json;
+use keyway_sdk::{InputSpec, SettingSpec};
+
+/// The access token lifetime asked for unless the integration's `expires_in` setting says otherwise: two days,
+/// Zendesk's longest.
+const EXPIRES_IN: u64 = 172_800;
+
+#[derive(Default)]
+struct Zendesk;
+
+/// `url` on the connection's account: its `subdomain` in front of the host.
+fn on_account(ctx: &HookContext, url: &str) -> Result<String, AuthError> {
+    let subdomain = ctx.input("subdomain").ok_or_else(|| {
+        AuthError::InvalidConfig("the connection has no `subdomain`: give the Zendesk account's subdomain".into())
+    })?;
+    let (scheme, rest) =
+        url.split_once("://").ok_or_else(|| AuthError::InvalidConfig(format!("`{url}` is not absolute")))?;
+    Ok(format!("{scheme}://{subdomain}.{rest}"))
+}
+
+impl Plugin for Zendesk {
+    fn manifest(&self) -> Manifest {
+        let subdomain = InputSpec {
+            name: "subdomain".into(),
+            label: "Zendesk subdomain (`acme` for acme.zendesk.com)".into(),
+            pattern: Some("[a-z0-9][a-z0-9-]{0,62}".into()),
+            required: true,
+        };
+        let expires_in = SettingSpec {
+            name: "expires_in".into(),
+            description: "Access token lifetime to ask for, in seconds (300 to 172800); 0 asks for none: a token \
+                          that never expires, without a refresh token"
+                .into(),
+            required: false,
+            default: Some(json!(EXPIRES_IN).to_string()),
+        };
+        Manifest {
+            hosts: vec!["{site_scheme}://{subdomain}.{site_host}".into()],
+            inputs: vec![subdomain],
+            settings: vec![expires_in],
+            ..standard::manifest()
+        }
+    }
+
+    fn authorize_url(&self, ctx: &HookContext, req: &AuthorizeRequest) -> Result<String, AuthError> {
+        on_account(ctx, &standard::authorize_url(ctx, req)?)
+    }
+
+    fn token_request(&self, ctx: &HookContext, grant: &Grant) -> Result<HttpRequest, AuthError> {
+        let mut request = standard::token_request(ctx, grant)?;
+        request.url = on_account(ctx, &request.url)?;
+        match ctx.settings()["expires_in"].as_u64().unwrap_or(EXPIRES_IN) {
+            0 => {}
+            expires_in => request.set_form_field("expires_in", &expires_in.to_string()),
+        }
+        Ok(request)
+    }
+
+    /// "Revoke token" revokes the access token it is called with
+    /// (https://developer.zendesk.com/api-reference/ticketing/oauth/oauth_tokens/#revoke-token), so a connection
+    /// with a refresh token is not revoked (the host offers the refresh token when there is one).
+    fn revoke_request(&self, ctx: &HookContext, target: &RevokeTarget) -> Result<Option<HttpRequest>, AuthError> {
+        if target.token_type_hint != "access_token" {
+            return Ok(None);
+        }
+        let url = format!("{}/api/v2/oauth/tokens/current.json", self.api_base(ctx)?);
+        Ok(Some(HttpRequest::new("DELETE", url).with_header("Authorization", format!("Bearer {}", target.token))))
+    }
+
+    fn api_base(&self, ctx: &HookContext) -> Result<String, AuthError> {
+        on_account(ctx, &standard::api_base(ctx)?)
+    }
+}
+
+keyway_sdk::export!(Zendesk);
