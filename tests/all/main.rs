@@ -139,3 +139,19 @@ pub fn query_of(url: &str) -> Vec<(String, String)> {
 pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
+
+/// The same component rebuilt, in effect, against another plugin API version: the version in
+/// every `keyway:plugin/...@0.1.0` interface name is rewritten (same length, so it stays valid).
+pub fn with_api_version(bytes: &[u8], version: &str) -> Vec<u8> {
+    assert_eq!(version.len(), 5, "a same-length version keeps the component valid");
+    let needle = b"keyway:plugin/";
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while let Some(pos) = out[i..].windows(needle.len()).position(|w| w == needle) {
+        let start = i + pos;
+        let at = start + out[start..].windows(6).position(|w| w == b"@0.1.0").expect("versioned name");
+        out[at + 1..at + 6].copy_from_slice(version.as_bytes());
+        i = at + 6;
+    }
+    out
+}

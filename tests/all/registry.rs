@@ -82,19 +82,7 @@ async fn bad_uploads_get_a_4xx_that_says_what_is_wrong(backend: Backend) {
     assert_eq!(status, 400);
     assert!(body["error"]["message"].as_str().unwrap().contains("keyway:plugin/auth-flow@0.1.0"), "{body}");
 
-    let future = STANDARD_OAUTH2.to_vec();
-    let future = {
-        let mut bytes = future;
-        let needle = b"keyway:plugin/";
-        let mut i = 0;
-        while let Some(pos) = bytes[i..].windows(needle.len()).position(|w| w == needle) {
-            let start = i + pos;
-            let at = start + bytes[start..].windows(6).position(|w| w == b"@0.1.0").unwrap();
-            bytes[at + 1..at + 6].copy_from_slice(b"0.9.0");
-            i = at + 6;
-        }
-        bytes
-    };
+    let future = crate::with_api_version(STANDARD_OAUTH2, "0.9.0");
     let (status, body) = upload(&api, &future).await;
     assert_eq!(status, 400);
     assert!(body["error"]["message"].as_str().unwrap().contains("keyway:plugin@0.9.0"), "{body}");

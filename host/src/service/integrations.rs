@@ -3,21 +3,13 @@
 use keyway_store::{IntegrationRecord, new_id};
 
 use super::model::{IntegrationInput, IntegrationView, ScopesInput};
-use super::{Service, ServiceError, now, rfc3339};
+use super::{Service, ServiceError, now, require_admin, rfc3339};
 use crate::integration::{AuthMethod, ClientAuth, FieldError, IntegrationConfig, scopes_from_lines};
 use crate::keys::Principal;
 use crate::secret::ClientSecret;
 
 fn client_secret_context(id: &str) -> String {
     format!("integration:{id}:client_secret")
-}
-
-fn require_admin(who: &Principal) -> Result<(), ServiceError> {
-    if who.is_admin() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden("managing integrations needs an admin key".into()))
-    }
 }
 
 impl Service {
@@ -27,7 +19,7 @@ impl Service {
         who: &Principal,
         input: IntegrationInput,
     ) -> Result<IntegrationView, ServiceError> {
-        require_admin(who)?;
+        require_admin(who, "managing integrations")?;
         let mut config = IntegrationConfig {
             name: String::new(),
             auth_method: AuthMethod::Oauth2,
@@ -76,7 +68,7 @@ impl Service {
         id: &str,
         input: IntegrationInput,
     ) -> Result<IntegrationView, ServiceError> {
-        require_admin(who)?;
+        require_admin(who, "managing integrations")?;
         let record = self.integration_record(id).await?;
         let mut config = self.config_of(&record)?;
         apply(&mut config, input)?;
@@ -93,7 +85,7 @@ impl Service {
 
     /// Deletes an integration that has no connections (admin).
     pub async fn delete_integration(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
-        require_admin(who)?;
+        require_admin(who, "managing integrations")?;
         self.integration_record(id).await?;
         self.store.delete_integration(id).await?;
         Ok(())

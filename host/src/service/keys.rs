@@ -3,7 +3,7 @@
 use keyway_store::{ApiKeyRecord, new_id};
 
 use super::model::{KeyCreated, KeyInput, KeyView};
-use super::{Service, ServiceError, now, rfc3339};
+use super::{Service, ServiceError, now, require_admin, rfc3339};
 use crate::keys::{ApiKey, Principal, Role};
 
 impl Service {
@@ -61,7 +61,7 @@ impl Service {
 
     /// Creates a key (admin). The only time the key itself is returned.
     pub async fn create_key(&self, who: &Principal, input: KeyInput) -> Result<KeyCreated, ServiceError> {
-        require_admin(who)?;
+        require_admin(who, "managing API keys")?;
         let key = ApiKey::generate();
         let name =
             input.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("{} key", input.role.as_str()));
@@ -77,7 +77,7 @@ impl Service {
 
     /// Every key, without the keys themselves (admin).
     pub async fn list_keys(&self, who: &Principal) -> Result<Vec<KeyView>, ServiceError> {
-        require_admin(who)?;
+        require_admin(who, "managing API keys")?;
         Ok(self
             .store
             .list_api_keys()
@@ -96,7 +96,7 @@ impl Service {
     /// Revokes a key (admin). The last active admin key cannot be revoked: nobody could
     /// manage the instance afterwards.
     pub async fn revoke_key(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
-        require_admin(who)?;
+        require_admin(who, "managing API keys")?;
         let keys = self.store.list_api_keys().await?;
         let Some(target) = keys.iter().find(|k| k.id == id) else {
             return Err(ServiceError::NotFound(format!("no API key `{id}`")));
@@ -110,8 +110,4 @@ impl Service {
         self.store.revoke_api_key(id, now()).await?;
         Ok(())
     }
-}
-
-fn require_admin(who: &Principal) -> Result<(), ServiceError> {
-    if who.is_admin() { Ok(()) } else { Err(ServiceError::Forbidden("managing API keys needs an admin key".into())) }
 }

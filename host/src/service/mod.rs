@@ -141,6 +141,11 @@ impl Service {
     }
 }
 
+/// Refuses callers without the admin role; `what` names the task ("managing plugins").
+pub(crate) fn require_admin(who: &crate::keys::Principal, what: &str) -> Result<(), ServiceError> {
+    if who.is_admin() { Ok(()) } else { Err(ServiceError::Forbidden(format!("{what} needs an admin key"))) }
+}
+
 /// Unix seconds now.
 pub(crate) fn now() -> i64 {
     crate::connection::unix_seconds(SystemTime::now()) as i64

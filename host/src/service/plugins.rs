@@ -1,14 +1,14 @@
 //! Plugin management (admin): install, list, remove.
 
 use super::model::PluginView;
-use super::{Service, ServiceError, rfc3339};
+use super::{Service, ServiceError, require_admin, rfc3339};
 use crate::keys::Principal;
 use crate::registry::CatalogEntry;
 
 impl Service {
     /// Installs a component (admin). Takes effect at once, without a restart.
     pub async fn install_plugin(&self, who: &Principal, bytes: &[u8]) -> Result<PluginView, ServiceError> {
-        require_admin(who)?;
+        require_admin(who, "managing plugins")?;
         if bytes.is_empty() {
             return Err(ServiceError::BadRequest(
                 "the body is empty; send the component's bytes (`--data-binary @plugin.wasm`)".into(),
@@ -31,7 +31,7 @@ impl Service {
 
     /// Removes `name@version` (admin), unless an integration uses it.
     pub async fn remove_plugin(&self, who: &Principal, spec: &str) -> Result<(), ServiceError> {
-        require_admin(who)?;
+        require_admin(who, "managing plugins")?;
         let entries = self.plugins.entries();
         let Some(entry) = entries.iter().find(|e| format!("{}@{}", e.name, e.version) == spec || e.hash == spec) else {
             return Err(ServiceError::NotFound(format!("no installed plugin `{spec}`; write it as name@version")));
@@ -72,8 +72,4 @@ impl Service {
             installed_at: (!e.builtin).then(|| rfc3339(e.installed_at)),
         }
     }
-}
-
-fn require_admin(who: &Principal) -> Result<(), ServiceError> {
-    if who.is_admin() { Ok(()) } else { Err(ServiceError::Forbidden("managing plugins needs an admin key".into())) }
 }
