@@ -9,7 +9,7 @@ use std::path::PathBuf;
 mod guests;
 
 /// Components the host embeds.
-const EMBEDDED: &[&str] = &["standard_oauth2"];
+const EMBEDDED: &[&str] = &["standard_oauth2", "declarative"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -22,6 +22,8 @@ fn main() {
     println!("cargo::rerun-if-changed={}", root.join("wit").display());
     println!("cargo::rerun-if-changed={}", root.join("sdk/src").display());
     println!("cargo::rerun-if-changed={}", root.join("sdk/Cargo.toml").display());
+    // The declarative runner is compiled into the embedded `declarative` component.
+    println!("cargo::rerun-if-changed={}", root.join("sdk/declarative").display());
     println!("cargo::rerun-if-changed={}", plugins.display());
 
     guests::build_guests(&plugins.join("Cargo.toml"), &target);

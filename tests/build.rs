@@ -12,6 +12,7 @@ mod guests;
 /// (static name, wasm file stem, workspace)
 const COMPONENTS: &[(&str, &str, &str)] = &[
     ("STANDARD_OAUTH2", "standard_oauth2", "plugins"),
+    ("DECLARATIVE", "declarative", "plugins"),
     ("NOTION", "notion", "plugins"),
     ("GITHUB", "github", "plugins"),
     ("SLACK", "slack", "plugins"),
@@ -24,6 +25,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("GUEST_RENAME", "guest_rename", "tests/guests"),
     ("GUEST_PROBE", "guest_probe", "tests/guests"),
     ("GUEST_WRONG_WORLD", "guest_wrong_world", "tests/guests"),
+    ("GUEST_TOKEN_HUNT", "guest_token_hunt", "tests/guests"),
 ];
 
 fn main() {
@@ -34,7 +36,7 @@ fn main() {
     let target =
         env::var_os("KEYWAY_GUEST_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target/wasm-guests"));
     println!("cargo::rerun-if-env-changed=KEYWAY_GUEST_TARGET_DIR");
-    for dir in ["wit", "sdk/src", "sdk/Cargo.toml", "plugins", "tests/guests"] {
+    for dir in ["wit", "sdk/src", "sdk/Cargo.toml", "sdk/declarative", "plugins", "tests/guests"] {
         println!("cargo::rerun-if-changed={}", root.join(dir).display());
     }
     for workspace in ["plugins", "tests/guests"] {

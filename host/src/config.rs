@@ -13,6 +13,8 @@
 //! data_dir = "/var/lib/keyway"
 //! state_ttl = "10m"
 //! refresh_margin = "5m"
+//! action_max_calls = 50
+//! action_deadline = "30s"
 //! insecure_http_hosts = ["mock.test"]
 //! blocked_networks = ["10.0.0.0/8", "169.254.0.0/16"]
 //!
@@ -36,6 +38,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::actions::ActionLimits;
 use crate::egress::{EgressConfig, IpNet, ResolveRule};
 use crate::engine::Limits;
 
@@ -87,6 +90,13 @@ pub struct ServeArgs {
     /// How long before a token expires it is refreshed, e.g. `5m` [default: 5m].
     #[arg(long, env = "KEYWAY_REFRESH_MARGIN", value_name = "DURATION")]
     pub refresh_margin: Option<String>,
+    /// API calls one custom action invocation may make, retries included [default: 50].
+    #[arg(long, env = "KEYWAY_ACTION_MAX_CALLS", value_name = "N")]
+    pub action_max_calls: Option<u32>,
+    /// Time one custom action invocation may take, its API calls included, e.g. `30s`
+    /// [default: 30s].
+    #[arg(long, env = "KEYWAY_ACTION_DEADLINE", value_name = "DURATION")]
+    pub action_deadline: Option<String>,
     /// Hosts plugins may call over plain http besides loopback; `*.example.test` allowed.
     /// Comma-separated in the environment.
     #[arg(long, env = "KEYWAY_INSECURE_HTTP_HOSTS", value_delimiter = ',', value_name = "HOST")]
@@ -118,6 +128,8 @@ pub struct Settings {
     pub state_ttl: Duration,
     /// How long before expiry tokens are refreshed.
     pub refresh_margin: Duration,
+    /// Per-invocation bounds on custom actions.
+    pub actions: ActionLimits,
     /// Outbound HTTP policy: `insecure_http_hosts`, `resolve`, `blocked_networks`.
     pub egress: EgressConfig,
     /// Per-call plugin limits.
@@ -133,6 +145,7 @@ impl fmt::Debug for Settings {
             .field("database_url", &self.database_url_redacted())
             .field("state_ttl", &self.state_ttl)
             .field("refresh_margin", &self.refresh_margin)
+            .field("actions", &self.actions)
             .field("egress", &self.egress)
             .field("limits", &self.limits)
             .finish()
@@ -199,6 +212,8 @@ struct FileSettings {
     database_url: Option<String>,
     state_ttl: Option<String>,
     refresh_margin: Option<String>,
+    action_max_calls: Option<u32>,
+    action_deadline: Option<String>,
     insecure_http_hosts: Option<Vec<String>>,
     resolve: Option<BTreeMap<String, String>>,
     blocked_networks: Option<Vec<String>>,
@@ -293,6 +308,19 @@ impl Settings {
             duration_setting("refresh_margin", pick(args.refresh_margin.clone(), file.refresh_margin, from_file))?
                 .unwrap_or(DEFAULT_REFRESH_MARGIN);
 
+        let mut actions = ActionLimits::default();
+        if let Some((calls, origin)) = pick(args.action_max_calls, file.action_max_calls, from_file) {
+            if calls == 0 {
+                return Err(invalid("action_max_calls", &origin, "must be at least 1; write e.g. `50`"));
+            }
+            actions.max_calls = calls;
+        }
+        if let Some(deadline) =
+            duration_setting("action_deadline", pick(args.action_deadline.clone(), file.action_deadline, from_file))?
+        {
+            actions.deadline = deadline;
+        }
+
         let mut egress = EgressConfig::default();
         if let Some((hosts, origin)) = pick_list(&args.insecure_http_hosts, file.insecure_http_hosts, from_file) {
             egress.insecure_http_hosts = hosts
@@ -348,7 +376,7 @@ impl Settings {
             }
         }
 
-        Ok(Settings { listen, public_url, data_dir, database_url, state_ttl, refresh_margin, egress, limits })
+        Ok(Settings { listen, public_url, data_dir, database_url, state_ttl, refresh_margin, actions, egress, limits })
     }
 
     /// The OAuth redirect URI: the public URL plus `/oauth`, e.g.
@@ -530,6 +558,25 @@ mod tests {
         assert_eq!(settings.egress.blocked_networks, EgressConfig::default().blocked_networks);
         assert!(settings.egress.resolve.is_empty() && settings.egress.insecure_http_hosts.is_empty());
         assert_eq!(settings.limits.cpu_budget, Limits::default().cpu_budget);
+        assert_eq!((settings.actions.max_calls, settings.actions.deadline), (50, Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn action_limits_come_from_the_file_or_the_flags() {
+        let file = TempToml::new("action_max_calls = 7\naction_deadline = \"5s\"\n");
+        let settings = Settings::load(&file.args()).unwrap();
+        assert_eq!((settings.actions.max_calls, settings.actions.deadline), (7, Duration::from_secs(5)));
+        let args = ServeArgs { action_max_calls: Some(9), ..file.args() };
+        assert_eq!(Settings::load(&args).unwrap().actions.max_calls, 9, "the flag wins");
+
+        let args = ServeArgs { action_max_calls: Some(0), ..ServeArgs::default() };
+        assert!(error_text(&args).contains("must be at least 1"), "{}", error_text(&args));
+        let args = ServeArgs { action_deadline: Some("forever".into()), ..ServeArgs::default() };
+        assert!(
+            error_text(&args).starts_with("`--action-deadline` (or KEYWAY_ACTION_DEADLINE)"),
+            "{}",
+            error_text(&args)
+        );
     }
 
     #[test]

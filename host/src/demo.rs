@@ -1,5 +1,6 @@
-//! `keyway demo`: one full connection through the REST API of an in-process `keyway serve`
-//! on the embedded SQLite default, against the strict mock provider.
+//! `keyway demo`: one full connection and one composite custom action through the REST API
+//! of an in-process `keyway serve` on the embedded SQLite default, against the strict mock
+//! provider.
 //!
 //! It plays the user's browser itself (following the authorize URL to the provider and the
 //! provider's redirect back to `/oauth`), so it needs no network beyond loopback and no
@@ -139,6 +140,38 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     step.wire(&provider, "/api/me", &redactor)?;
     step.ok(&format!("the app answered 200: {}", response["body"]))?;
 
+    step.begin("Define a custom action with no code: POST /api/v1/integrations/{id}/actions")?;
+    let action =
+        api.send("POST", &format!("/api/v1/integrations/{integration_id}/actions"), Some(demo_action()), 201).await?;
+    let steps = action["definition"]["steps"].as_array().map(Vec::len).unwrap_or_default();
+    step.ok(&format!(
+        "`{}`: {steps} Web API calls, each templated from the input and earlier answers",
+        action["name"]
+    ))?;
+
+    step.begin("Run it through the connection: POST /api/v1/connections/{id}/actions/file-report")?;
+    provider.clear_requests();
+    let outcome = api
+        .send(
+            "POST",
+            &format!("/api/v1/connections/{connection_id}/actions/file-report"),
+            Some(json!({"input": {"project": "apollo", "title": "Fuel leak", "labels": ["urgent", "ops"]}})),
+            200,
+        )
+        .await?;
+    for call in outcome["calls"].as_array().into_iter().flatten() {
+        writeln!(
+            step.out,
+            "    {} {} -> {} in {} ms",
+            call["method"].as_str().unwrap_or_default(),
+            call["path"].as_str().unwrap_or_default(),
+            call["status"],
+            call["duration_ms"]
+        )?;
+    }
+    ensure!(outcome["output"]["labels"] == json!(["urgent", "ops"]), "unexpected output: {}", outcome["output"]);
+    step.ok(&format!("output {}", redactor.scrub(&outcome["output"].to_string())))?;
+
     step.begin("Refresh (RFC 6749 §6): POST /api/v1/connections/{id}/refresh")?;
     provider.clear_requests();
     api.send("POST", &format!("/api/v1/connections/{connection_id}/refresh"), None, 200).await?;
@@ -160,6 +193,36 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     provider.shutdown().await;
     writeln!(step.out, "All {} steps succeeded.", step.n)?;
     Ok(())
+}
+
+/// The demo's declarative action: three calls on the mock app's API, each using what the
+/// one before it answered, and an output built from all three.
+fn demo_action() -> Value {
+    json!({
+        "name": "file-report",
+        "description": "Files a report in a project, labels it, and reads it back",
+        "input_schema": {
+            "type": "object",
+            "required": ["project", "title"],
+            "properties": {
+                "project": {"type": "string"},
+                "title": {"type": "string"},
+                "labels": {"type": "array", "items": {"type": "string"}}
+            }
+        },
+        "steps": [
+            {"name": "report", "method": "POST", "path": "/api/projects/{{ input.project }}/reports",
+             "body": {"title": "{{ input.title }}"}},
+            {"name": "label", "method": "PUT", "path": "{{ steps.report.body.path }}/labels",
+             "body": {"labels": "{{ input.labels }}"}},
+            {"name": "check", "method": "GET", "path": "{{ steps.label.body.path }}"}
+        ],
+        "output": {
+            "title": "{{ steps.report.body.body.title }}",
+            "labels": "{{ steps.label.body.body.labels }}",
+            "url": "{{ steps.check.body.path }}"
+        }
+    })
 }
 
 /// A small client for the demo's REST calls.

@@ -130,6 +130,24 @@ pub struct ApiCall {
     pub body: Option<Vec<u8>>,
 }
 
+/// Where a connection's API is and how credentials go on its requests, as the plugin said.
+/// Holds templates, never secrets.
+#[derive(Debug, Clone)]
+pub struct ApiTarget {
+    base: Url,
+    auth: Vec<AuthPlacement>,
+    allowlist: Allowlist,
+    redactor: Redactor,
+}
+
+impl ApiTarget {
+    /// The integration's secrets (the client secret) and the credentials the target was made
+    /// with, for masking.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+}
+
 /// Runs flow steps. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Flows {
@@ -352,36 +370,60 @@ impl Flows {
         call: ApiCall,
         trace: &mut Vec<TraceEntry>,
     ) -> Result<OutboundResponse, FlowError> {
+        let target = self.api_target(plugin, integration, conn).await?;
+        self.send_api(&target, integration, conn, call, trace).await
+    }
+
+    /// Asks the plugin where the connection's API is and how to authenticate to it. The
+    /// answer holds no secret (placements are templates), so an action computes it once and
+    /// reuses it for every call, across refreshes.
+    pub async fn api_target(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &ConnectionState,
+    ) -> Result<ApiTarget, FlowError> {
         let ctx = hook_context(integration, conn);
         let env = self.env(plugin, integration, conn)?;
         let (base, env) = self.engine.api_base(plugin, env, ctx.clone()).await?;
         let base = base?;
         let (auth, mut env) = self.engine.api_auth(plugin, env, ctx).await?;
         let auth = auth?;
-        let base_url = Url::parse(&base).map_err(|e| {
+        let base = Url::parse(&base).map_err(|e| {
             FlowError::Config(format!("plugin `{}` gave an invalid API base `{base}`: {e}", plugin.manifest.name))
         })?;
-        env.allowlist.allow(base_url.as_str()).map_err(FlowError::Config)?;
+        env.allowlist.allow(base.as_str()).map_err(FlowError::Config)?;
+        Ok(ApiTarget { base, auth, allowlist: env.allowlist, redactor: env.redactor })
+    }
 
-        let mut url = resolve_api_url(&base_url, &call.path)?;
+    /// Sends one API call to `target` with the connection's current credentials.
+    pub async fn send_api(
+        &self,
+        target: &ApiTarget,
+        integration: &IntegrationConfig,
+        conn: &ConnectionState,
+        call: ApiCall,
+        trace: &mut Vec<TraceEntry>,
+    ) -> Result<OutboundResponse, FlowError> {
+        let mut url = resolve_api_url(&target.base, &call.path)?;
         for (k, v) in &call.query {
             url.query_pairs_mut().append_pair(k, v);
         }
         let mut headers: Vec<(String, String)> =
             call.headers.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("authorization")).collect();
         let values = TemplateValues { conn, integration };
-        for placement in auth {
+        for placement in &target.auth {
             match placement {
                 AuthPlacement::Header((name, template)) => {
-                    headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&name));
-                    headers.push((name, values.fill(&template)?));
+                    headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+                    headers.push((name.clone(), values.fill(template)?));
                 }
                 AuthPlacement::Query((name, template)) => {
-                    url.query_pairs_mut().append_pair(&name, &values.fill(&template)?);
+                    url.query_pairs_mut().append_pair(name, &values.fill(template)?);
                 }
                 AuthPlacement::Basic((user, pass)) => {
                     use base64::Engine as _;
-                    let pair = format!("{}:{}", values.fill(&user)?, values.fill(&pass)?);
+                    let pair = format!("{}:{}", values.fill(user)?, values.fill(pass)?);
                     headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
                     headers.push((
                         "Authorization".into(),
@@ -391,8 +433,12 @@ impl Flows {
                 AuthPlacement::None => {}
             }
         }
+        // The credentials may have changed since the target was made (a refresh): mask the
+        // ones in use now as well.
+        let mut redactor = target.redactor.clone();
+        conn.credentials.register(&mut redactor);
         let request = OutboundRequest { method: call.method, url: url.to_string(), headers, body: call.body };
-        let (response, entry) = self.egress.send(&env.allowlist, &request, &env.redactor).await;
+        let (response, entry) = self.egress.send(&target.allowlist, &request, &redactor).await;
         trace.push(entry);
         Ok(response?)
     }

@@ -14,6 +14,7 @@
 //! - [`crypto`], [`keys`]: encryption at rest and API keys.
 //! - [`config`], [`cli`]: settings and the command-line companions of the REST API.
 
+pub mod actions;
 pub mod builtin;
 pub mod cli;
 pub mod config;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use keyway_store::{PluginRecord, Store};
 
-use crate::builtin::{STANDARD_OAUTH2_WASM, STANDARD_PLUGIN};
+use crate::builtin::{DECLARATIVE_WASM, STANDARD_OAUTH2_WASM, STANDARD_PLUGIN};
 use crate::egress::EgressClient;
 use crate::engine::{LoadError, LoadedPlugin, PluginEngine};
 
@@ -65,6 +65,7 @@ pub struct PluginRegistry {
     store: Arc<dyn Store>,
     loaded: RwLock<HashMap<String, Arc<LoadedPlugin>>>,
     catalog: RwLock<Catalog>,
+    declarative: Arc<LoadedPlugin>,
 }
 
 impl PluginRegistry {
@@ -75,6 +76,7 @@ impl PluginRegistry {
         store: Arc<dyn Store>,
     ) -> Result<Self, RegistryError> {
         let standard = engine.load(STANDARD_OAUTH2_WASM, &egress).await?;
+        let declarative = engine.load(DECLARATIVE_WASM, &egress).await?;
         let builtin = CatalogEntry {
             name: standard.manifest.name.clone(),
             version: standard.manifest.version.clone(),
@@ -88,6 +90,7 @@ impl PluginRegistry {
             store,
             loaded: RwLock::new(HashMap::from([(standard.hash.clone(), standard)])),
             catalog: RwLock::new(Catalog { entries: vec![builtin], refreshed: Instant::now() }),
+            declarative,
         };
         for record in registry.refresh_catalog().await? {
             // A plugin that no longer loads (say, after a host upgrade) must not stop the
@@ -97,6 +100,12 @@ impl PluginRegistry {
             }
         }
         Ok(registry)
+    }
+
+    /// The built-in component that runs stored declarative actions. It is not in the catalog:
+    /// no integration uses it for auth.
+    pub fn declarative(&self) -> &Arc<LoadedPlugin> {
+        &self.declarative
     }
 
     /// Validates and installs a component. Installing the same bytes again is a no-op; a

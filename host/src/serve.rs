@@ -73,6 +73,7 @@ pub async fn assemble(settings: &Settings, bootstrap: Bootstrap) -> anyhow::Resu
         ServiceSettings {
             state_ttl: settings.state_ttl,
             refresh_margin: settings.refresh_margin,
+            action_limits: settings.actions.clone(),
             ..Default::default()
         },
     ));

@@ -31,6 +31,7 @@
 #[allow(missing_docs, clippy::all)]
 pub mod bindings;
 
+pub mod action;
 pub mod api;
 mod context;
 pub mod form;
@@ -142,8 +143,11 @@ pub trait Plugin {
         standard::api_auth(ctx)
     }
 
-    /// Runs the action `name`, one the manifest declares, with a JSON input. Make API calls with
-    /// [`api::call`]; the host attaches the credentials.
+    /// Runs the action `name`, one the manifest declares, with a JSON input the host has checked
+    /// against the action's input schema (read it with [`action::input`]). Make API calls with
+    /// [`api::get`], [`api::post`] and the rest, or follow pages with [`api::paginate_link`]; the
+    /// host attaches the credentials, and `?` turns their [`api::ApiError`] into an
+    /// [`ActionError`].
     fn invoke(
         &self,
         ctx: &ActionContext,
@@ -178,15 +182,16 @@ macro_rules! export {
     };
 }
 
-/// The usual imports of a plugin: the trait, the records its hooks take and return, and
-/// [`standard`].
+/// The usual imports of a plugin: the trait, the records its hooks take and return,
+/// [`standard`], and for actions [`api`], [`action`] and their types.
 pub mod prelude {
-    pub use crate::standard;
+    pub use crate::api::{ApiError, ApiResponse};
     pub use crate::{
-        ActionContext, ActionError, ApiRequest, AuthError, AuthPlacement, AuthorizeRequest, CallbackResult, Expiry,
-        Grant, HookContext, HttpError, HttpRequest, HttpResponse, Manifest, Plugin, ProviderError, RevokeTarget,
-        TokenSet,
+        ActionContext, ActionError, ActionSpec, ApiRequest, AuthError, AuthPlacement, AuthorizeRequest, CallbackResult,
+        Expiry, Grant, HookContext, HttpError, HttpRequest, HttpResponse, Manifest, Plugin, ProviderError,
+        RevokeTarget, TokenSet,
     };
+    pub use crate::{action, api, standard};
 }
 
 #[cfg(test)]

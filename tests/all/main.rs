@@ -1,6 +1,7 @@
 //! Workspace-level integration tests, one binary: the real host, real components built from
 //! `plugins/` and `tests/guests/`, and the strict mock provider on loopback.
 
+mod actions;
 mod api;
 mod apps;
 mod cli;

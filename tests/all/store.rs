@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use keyway_store::{
-    ApiKeyRecord, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord, Store, StoreError,
+    ActionRecord, ApiKeyRecord, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord, Store, StoreError,
 };
 use keyway_tests::postgres::TestDatabase;
 use serde_json::json;
@@ -74,6 +74,7 @@ on_both_backends!(
     check_concurrent_lease_acquirers_get_one_lease,
     check_api_keys,
     check_plugins_are_content_addressed,
+    check_actions_are_unique_per_integration_and_go_with_it,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -511,6 +512,47 @@ async fn check_plugins_are_content_addressed(store: Arc<dyn Store>) {
     assert_eq!(store.get_plugin("h_big").await.unwrap(), None);
     assert_eq!(store.delete_plugin("h_big").await, Err(StoreError::NotFound));
     assert_eq!(store.list_plugins().await.unwrap(), vec![small]);
+}
+
+async fn check_actions_are_unique_per_integration_and_go_with_it(store: Arc<dyn Store>) {
+    store.insert_integration(&integration("int_1", "one", 1)).await.unwrap();
+    store.insert_integration(&integration("int_2", "two", 2)).await.unwrap();
+    let action = |integration_id: &str, name: &str, definition: &str, at: i64| ActionRecord {
+        integration_id: integration_id.into(),
+        name: name.into(),
+        definition: definition.into(),
+        created_at: at,
+        updated_at: at,
+    };
+    let first = action("int_1", "sync", r#"{"steps":[]}"#, 10);
+    store.insert_action(&first).await.unwrap();
+    store.insert_action(&action("int_1", "archive", "{}", 11)).await.unwrap();
+    // The same name on another integration is another action.
+    store.insert_action(&action("int_2", "sync", "{}", 12)).await.unwrap();
+
+    assert_conflict(
+        store.insert_action(&action("int_1", "sync", "{}", 13)).await,
+        "already has an action named `sync`",
+    );
+    assert_conflict(store.insert_action(&action("int_missing", "x", "{}", 13)).await, "does not exist");
+
+    let names = |list: Vec<ActionRecord>| list.into_iter().map(|a| a.name).collect::<Vec<_>>();
+    assert_eq!(names(store.list_actions("int_1").await.unwrap()), ["archive", "sync"], "listed by name");
+    assert_eq!(store.get_action("int_1", "sync").await.unwrap(), Some(first.clone()));
+
+    let replaced = ActionRecord { definition: r#"{"steps":[1]}"#.into(), updated_at: 20, ..first.clone() };
+    store.update_action(&replaced).await.unwrap();
+    assert_eq!(store.get_action("int_1", "sync").await.unwrap(), Some(replaced), "created_at stays");
+    assert_eq!(store.update_action(&action("int_1", "nope", "{}", 21)).await, Err(StoreError::NotFound));
+
+    store.delete_action("int_1", "archive").await.unwrap();
+    assert_eq!(store.delete_action("int_1", "archive").await, Err(StoreError::NotFound));
+    assert_eq!(store.get_action("int_1", "archive").await.unwrap(), None);
+
+    // Deleting an integration deletes its actions, and only its own.
+    store.delete_integration("int_1").await.unwrap();
+    assert!(store.list_actions("int_1").await.unwrap().is_empty());
+    assert_eq!(names(store.list_actions("int_2").await.unwrap()), ["sync"]);
 }
 
 // ---------------------------------------------------------------------------------------------

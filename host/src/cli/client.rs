@@ -188,6 +188,11 @@ impl ApiClient {
         self.call(Method::POST, segments, Some(body)).await
     }
 
+    /// `PUT /api/v1/<segments>` with a JSON body.
+    pub async fn put<T: DeserializeOwned>(&self, segments: &[&str], body: &serde_json::Value) -> Result<T, ApiError> {
+        self.call(Method::PUT, segments, Some(body)).await
+    }
+
     /// `POST /api/v1/<segments>` with raw bytes (a Wasm component).
     pub async fn post_wasm<T: DeserializeOwned>(&self, segments: &[&str], bytes: Vec<u8>) -> Result<T, ApiError> {
         let endpoint = format!("POST /api/v1/{}", segments.join("/"));

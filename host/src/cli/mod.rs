@@ -8,6 +8,7 @@
 //! by `--api-key`/`KEYWAY_API_KEY`. Arguments that name an integration, connection or key
 //! take its id or its unique name.
 
+pub mod action;
 pub mod client;
 pub mod connect;
 pub mod integration;
@@ -32,6 +33,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Install, list, remove and inspect plugin components.
     Plugin(plugin::PluginArgs),
+    /// List, run, save and delete custom actions (composite Web API calls).
+    Action(action::ActionArgs),
 }
 
 /// Runs one companion command against the server it names, writing its output to `out`.
@@ -43,6 +46,7 @@ pub async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Request(args) => request::run(args, out).await,
         Command::Keys(args) => keys::run(args, out).await,
         Command::Plugin(args) => plugin::run(args, out).await,
+        Command::Action(args) => action::run(args, out).await,
     }
 }
 

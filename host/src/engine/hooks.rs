@@ -104,7 +104,8 @@ impl PluginEngine {
         .await
     }
 
-    /// `actions.invoke`, with the action's API session in `env`.
+    /// `actions.invoke`, with the action's API session in `env`, within `deadline` (the
+    /// action's, which may differ from the hook timeout).
     pub async fn invoke(
         &self,
         plugin: &LoadedPlugin,
@@ -112,8 +113,9 @@ impl PluginEngine {
         ctx: ActionContext,
         name: String,
         input: String,
+        deadline: std::time::Duration,
     ) -> HookResult<String, ActionError> {
-        self.call(&plugin.pre, env, "invoke", move |store, world| {
+        self.call_within(&plugin.pre, env, "invoke", deadline, move |store, world| {
             Box::pin(async move { world.keyway_plugin_actions().call_invoke(store, &ctx, &name, &input).await })
         })
         .await

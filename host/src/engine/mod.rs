@@ -318,6 +318,27 @@ impl PluginEngine {
             ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
             + Send,
     {
+        self.call_within(pre, env, hook, self.limits.call_timeout, f).await
+    }
+
+    /// [`PluginEngine::call`] with its own wall-clock budget: an action's deadline rather than
+    /// the hook timeout.
+    pub(crate) async fn call_within<R, F>(
+        &self,
+        pre: &IntegrationPre<StoreData>,
+        env: CallEnv,
+        hook: &'static str,
+        timeout: Duration,
+        f: F,
+    ) -> Result<(R, CallEnv), CallError>
+    where
+        R: Send,
+        F: for<'a> FnOnce(
+                &'a mut Store<StoreData>,
+                &'a World,
+            ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
+            + Send,
+    {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
         let plugin_name = env.plugin.clone();
         let mut store = Store::new(&self.engine, StoreData::new(env, self.limits.max_memory_bytes));
@@ -338,14 +359,14 @@ impl PluginEngine {
         });
 
         let pre = pre.clone();
-        let outcome = tokio::time::timeout(self.limits.call_timeout, async {
+        let outcome = tokio::time::timeout(timeout, async {
             let world = pre.instantiate_async(&mut store).await?;
             f(&mut store, &world).await
         })
         .await;
 
         let result = match outcome {
-            Err(_) => Err(CallError::Timeout { plugin: plugin_name, hook, timeout: self.limits.call_timeout }),
+            Err(_) => Err(CallError::Timeout { plugin: plugin_name, hook, timeout }),
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(self.classify(&store, err, plugin_name, hook)),
         };

@@ -48,6 +48,7 @@ impl ApiError {
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::LimitExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -61,6 +62,7 @@ impl ApiError {
             ServiceError::Forbidden(_) => ("forbidden", None),
             ServiceError::NotFound(_) => ("not_found", None),
             ServiceError::Conflict(_) => ("conflict", None),
+            ServiceError::LimitExceeded(_) => ("limit_exceeded", None),
             ServiceError::Upstream(_) => ("upstream_error", None),
             ServiceError::Internal(_) => ("internal", None),
         };

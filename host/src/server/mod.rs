@@ -1,6 +1,7 @@
 //! The HTTP layer: the REST API under `/api/v1`, the OAuth redirect URI at `/oauth`, and
 //! `/healthz`. Handlers translate between HTTP and [`Service`] and nothing more.
 
+mod actions;
 mod callback;
 mod connections;
 pub mod error;
@@ -30,6 +31,9 @@ pub fn app(state: AppState) -> Router {
         .route("/integrations", post(integrations::create).get(integrations::list))
         .route("/integrations/{id}", get(integrations::get).patch(integrations::update).delete(integrations::delete))
         .route("/integrations/{id}/connections", post(connections::create))
+        .route("/integrations/{id}/actions", get(actions::list).post(actions::create))
+        .route("/integrations/{id}/actions/{name}", axum::routing::put(actions::put).delete(actions::delete))
+        .route("/connections/{id}/actions/{name}", post(actions::run))
         .route("/connections", get(connections::list))
         .route("/connections/{id}", get(connections::get).delete(connections::delete))
         .route("/connections/{id}/refresh", post(connections::refresh))

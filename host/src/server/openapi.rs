@@ -18,9 +18,12 @@ use crate::service::model::*;
         super::connections::request,
         super::keys::create, super::keys::list, super::keys::revoke,
         super::plugins::install, super::plugins::list, super::plugins::remove,
+        super::actions::list, super::actions::create, super::actions::put, super::actions::delete,
+        super::actions::run,
     ),
     components(schemas(ErrorBody, ErrorDetail, IntegrationInput, IntegrationView, ConnectionInput, ConnectionCreated,
-        ConnectionView, CredentialsInput, WebRequest, WebResponse, KeyInput, KeyView, KeyCreated, PluginView)),
+        ConnectionView, CredentialsInput, WebRequest, WebResponse, KeyInput, KeyView, KeyCreated, PluginView,
+        ActionKind, ActionView, ActionRun, ActionOutcome, crate::actions::CallSummary)),
     modifiers(&BearerAuth),
     security(("api_key" = []))
 )]

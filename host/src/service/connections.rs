@@ -368,20 +368,7 @@ impl Service {
     /// 401.
     pub async fn web_request(&self, who: &Principal, id: &str, req: WebRequest) -> Result<WebResponse, ServiceError> {
         let mut record = self.usable_connection(who, id).await?;
-        match record.status.as_str() {
-            "active" => {}
-            "pending" => {
-                return Err(ServiceError::Conflict(
-                    "the connection is not connected yet; finish the browser authorization first".into(),
-                ));
-            }
-            other => {
-                return Err(ServiceError::Conflict(format!(
-                    "the connection is `{other}`{}; reconnect it",
-                    record.last_error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
-                )));
-            }
-        }
+        super::actions::require_active(&record)?;
         let integration = self.config_of(&self.integration_record(&record.integration_id).await?)?;
         let plugin = self.plugin_for(&integration).await?;
         let call = api_call(req)?;
@@ -419,7 +406,7 @@ impl Service {
     }
 
     /// A connection the caller may use; anything else is "not found", so ids never leak.
-    async fn usable_connection(&self, who: &Principal, id: &str) -> Result<ConnectionRecord, ServiceError> {
+    pub(super) async fn usable_connection(&self, who: &Principal, id: &str) -> Result<ConnectionRecord, ServiceError> {
         let record = self.connection_record(id).await?;
         if can_use(who, &record) { Ok(record) } else { Err(ServiceError::NotFound(format!("no connection `{id}`"))) }
     }

@@ -4,6 +4,8 @@
 //! between HTTP and these methods. Every secret is sealed before it reaches the store, with
 //! its row as associated data.
 
+mod action_session;
+mod actions;
 mod connections;
 mod integrations;
 mod keys;
@@ -45,6 +47,9 @@ pub enum ServiceError {
     /// It conflicts with what exists (409).
     #[error("{0}")]
     Conflict(String),
+    /// An action reached its call cap or its deadline (422).
+    #[error("{0}")]
+    LimitExceeded(String),
     /// The provider or app failed or could not be reached (502).
     #[error("{0}")]
     Upstream(String),
@@ -90,6 +95,8 @@ pub struct ServiceSettings {
     pub refresh_margin: Duration,
     /// Retries of a refresh that met 429 or 5xx.
     pub refresh_policy: RefreshPolicy,
+    /// Per-invocation bounds on custom actions.
+    pub action_limits: crate::actions::ActionLimits,
 }
 
 impl Default for ServiceSettings {
@@ -98,6 +105,7 @@ impl Default for ServiceSettings {
             state_ttl: Duration::from_secs(600),
             refresh_margin: Duration::from_secs(300),
             refresh_policy: RefreshPolicy::default(),
+            action_limits: crate::actions::ActionLimits::default(),
         }
     }
 }

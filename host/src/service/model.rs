@@ -272,3 +272,59 @@ pub struct PluginView {
     /// RFC 3339; absent for the built-in one.
     pub installed_at: Option<String>,
 }
+
+/// Where an action comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Code in the integration's plugin.
+    Plugin,
+    /// A stored definition, run by the built-in `keyway-declarative` component.
+    Declarative,
+}
+
+/// An action as `GET /api/v1/integrations/{id}/actions` lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActionView {
+    /// The name to run it by.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// `plugin` or `declarative`.
+    pub kind: ActionKind,
+    /// JSON Schema of the input.
+    #[schema(value_type = Object)]
+    pub input_schema: serde_json::Value,
+    /// JSON Schema of the output, when the action declares one.
+    #[schema(value_type = Option<Object>)]
+    pub output_schema: Option<serde_json::Value>,
+    /// The stored definition, for declarative actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub definition: Option<serde_json::Value>,
+}
+
+/// `POST /api/v1/connections/{id}/actions/{name}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRun {
+    /// The action's input, checked against its input schema. Default `{}`.
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub input: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+/// What an action run returns.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActionOutcome {
+    /// The action's output, checked against its output schema.
+    #[schema(value_type = Object)]
+    pub output: serde_json::Value,
+    /// Each API request the run sent, in order: method, path, status, duration. Never
+    /// credentials.
+    pub calls: Vec<crate::actions::CallSummary>,
+}

@@ -123,3 +123,18 @@ pub struct PluginRecord {
     /// When it was first stored, Unix seconds.
     pub created_at: i64,
 }
+
+/// A declarative action: a named series of Web API calls an admin defined for one integration.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ActionRecord {
+    /// The integration it belongs to.
+    pub integration_id: String,
+    /// Unique per integration.
+    pub name: String,
+    /// The definition as JSON text, validated by the service.
+    pub definition: String,
+    /// When it was first saved, Unix seconds.
+    pub created_at: i64,
+    /// When it was last replaced, Unix seconds.
+    pub updated_at: i64,
+}

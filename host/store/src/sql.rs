@@ -6,7 +6,7 @@
 //! shape, which obscures more than it shares.
 
 use crate::error::corrupt_json;
-use crate::{ConnectionRecord, IntegrationRecord, StoreError};
+use crate::{ActionRecord, ConnectionRecord, IntegrationRecord, StoreError};
 
 macro_rules! integration_columns {
     () => {
@@ -92,6 +92,22 @@ pub(crate) const PUT_PLUGIN: &str =
 pub(crate) const SELECT_PLUGIN: &str = concat!("SELECT ", plugin_columns!(), " FROM plugins WHERE hash = $1");
 pub(crate) const LIST_PLUGINS: &str = concat!("SELECT ", plugin_columns!(), " FROM plugins ORDER BY created_at, hash");
 pub(crate) const DELETE_PLUGIN: &str = "DELETE FROM plugins WHERE hash = $1";
+
+macro_rules! action_columns {
+    () => {
+        "integration_id, name, definition, created_at, updated_at"
+    };
+}
+
+pub(crate) const INSERT_ACTION: &str =
+    concat!("INSERT INTO actions (", action_columns!(), ") VALUES ($1, $2, $3, $4, $5)");
+pub(crate) const UPDATE_ACTION: &str =
+    "UPDATE actions SET definition = $3, updated_at = $4 WHERE integration_id = $1 AND name = $2";
+pub(crate) const SELECT_ACTION: &str =
+    concat!("SELECT ", action_columns!(), " FROM actions WHERE integration_id = $1 AND name = $2");
+pub(crate) const LIST_ACTIONS: &str =
+    concat!("SELECT ", action_columns!(), " FROM actions WHERE integration_id = $1 ORDER BY name");
+pub(crate) const DELETE_ACTION: &str = "DELETE FROM actions WHERE integration_id = $1 AND name = $2";
 
 /// One statement, so the database serialises concurrent acquirers: an insert when there is no lease; otherwise
 /// an update only when the lease has expired or is the caller's own. Zero rows changed means someone else holds it.
@@ -584,6 +600,70 @@ macro_rules! impl_store {
                 if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
             }
 
+            async fn insert_action(&self, r: &$crate::ActionRecord) -> Result<(), $crate::StoreError> {
+                use $crate::sql::*;
+                sqlx::query::<$db>(INSERT_ACTION)
+                    .bind(&r.integration_id)
+                    .bind(&r.name)
+                    .bind(&r.definition)
+                    .bind(r.created_at)
+                    .bind(r.updated_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| action_write_error(e, r))?;
+                Ok(())
+            }
+
+            async fn update_action(&self, r: &$crate::ActionRecord) -> Result<(), $crate::StoreError> {
+                use $crate::sql::*;
+                let done = sqlx::query::<$db>(UPDATE_ACTION)
+                    .bind(&r.integration_id)
+                    .bind(&r.name)
+                    .bind(&r.definition)
+                    .bind(r.updated_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::database_error)?;
+                if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn get_action(
+                &self,
+                integration_id: &str,
+                name: &str,
+            ) -> Result<Option<$crate::ActionRecord>, $crate::StoreError> {
+                use $crate::sql::*;
+                sqlx::query_as::<$db, $crate::ActionRecord>(SELECT_ACTION)
+                    .bind(integration_id)
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::error::database_error)
+            }
+
+            async fn list_actions(
+                &self,
+                integration_id: &str,
+            ) -> Result<Vec<$crate::ActionRecord>, $crate::StoreError> {
+                use $crate::sql::*;
+                sqlx::query_as::<$db, $crate::ActionRecord>(LIST_ACTIONS)
+                    .bind(integration_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::error::database_error)
+            }
+
+            async fn delete_action(&self, integration_id: &str, name: &str) -> Result<(), $crate::StoreError> {
+                use $crate::sql::*;
+                let done = sqlx::query::<$db>(DELETE_ACTION)
+                    .bind(integration_id)
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::database_error)?;
+                if done.rows_affected() == 0 { Err($crate::StoreError::NotFound) } else { Ok(()) }
+            }
+
             async fn try_acquire_refresh_lease(
                 &self,
                 connection_id: &str,
@@ -632,6 +712,21 @@ pub(crate) fn integration_write_error(err: sqlx::Error, r: &IntegrationRecord) -
         ))
     } else if crate::error::is_violation(&err, sqlx::error::ErrorKind::UniqueViolation) {
         StoreError::Conflict(format!("an integration with id `{}` already exists", r.id))
+    } else {
+        crate::error::database_error(err)
+    }
+}
+
+/// The error for a failed action insert, naming the rule it broke.
+pub(crate) fn action_write_error(err: sqlx::Error, r: &ActionRecord) -> StoreError {
+    use sqlx::error::ErrorKind;
+    if crate::error::is_violation(&err, ErrorKind::ForeignKeyViolation) {
+        StoreError::Conflict(format!("integration `{}` does not exist (any more)", r.integration_id))
+    } else if crate::error::is_violation(&err, ErrorKind::UniqueViolation) {
+        StoreError::Conflict(format!(
+            "the integration already has an action named `{}`: replace it with PUT, or choose another name",
+            r.name
+        ))
     } else {
         crate::error::database_error(err)
     }

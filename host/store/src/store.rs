@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 
-use crate::{ApiKeyRecord, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord, StoreError};
+use crate::{
+    ActionRecord, ApiKeyRecord, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord, StoreError,
+};
 
 /// Everything Keyway keeps. Both backends implement it with the same behaviour; the service holds an
 /// `Arc<dyn Store>` from [`connect`](crate::connect).
@@ -86,6 +88,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError>;
     /// Deletes a plugin. [`StoreError::NotFound`] if it does not exist.
     async fn delete_plugin(&self, hash: &str) -> Result<(), StoreError>;
+
+    // ---- declarative actions: unique per integration, deleted with it ----
+
+    /// Stores a new action. [`StoreError::Conflict`] if the integration already has an action of that name, or the
+    /// integration does not exist (any more).
+    async fn insert_action(&self, r: &ActionRecord) -> Result<(), StoreError>;
+    /// Replaces an action's definition and `updated_at`. [`StoreError::NotFound`] if it does not exist.
+    async fn update_action(&self, r: &ActionRecord) -> Result<(), StoreError>;
+    /// The action of this integration with this name, if any.
+    async fn get_action(&self, integration_id: &str, name: &str) -> Result<Option<ActionRecord>, StoreError>;
+    /// The integration's actions, by name.
+    async fn list_actions(&self, integration_id: &str) -> Result<Vec<ActionRecord>, StoreError>;
+    /// Deletes an action. [`StoreError::NotFound`] if it does not exist.
+    async fn delete_action(&self, integration_id: &str, name: &str) -> Result<(), StoreError>;
 
     // ---- refresh leases: one refresh per connection across all replicas ----
 

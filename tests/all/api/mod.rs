@@ -106,6 +106,8 @@ pub struct Options {
     pub resolve: Vec<String>,
     /// The operator's `insecure_http_hosts`.
     pub insecure_http_hosts: Vec<String>,
+    /// `action_max_calls` and `action_deadline`.
+    pub actions: keyway::actions::ActionLimits,
 }
 
 impl Default for Options {
@@ -116,6 +118,7 @@ impl Default for Options {
             refresh_margin: Duration::from_secs(300),
             resolve: Vec::new(),
             insecure_http_hosts: Vec::new(),
+            actions: keyway::actions::ActionLimits::default(),
         }
     }
 }
@@ -389,6 +392,7 @@ impl Api {
         let mut settings = Settings::load(&args).expect("settings");
         settings.state_ttl = options.state_ttl;
         settings.refresh_margin = options.refresh_margin;
+        settings.actions = options.actions.clone();
         assert_eq!(settings.redirect_uri(), format!("{base}/oauth"));
         let admin_key = ApiKey::generate();
         let bootstrap = Bootstrap { master_key: Some(MasterKey::generate()), admin_key: Some(admin_key.clone()) };

@@ -59,6 +59,11 @@ pub struct MockConfig {
     /// Which app the provider plays: the standard RFC 6749 provider, or one app's documented endpoints and
     /// quirks. Fixed when the provider starts.
     pub app: App,
+    /// The protected API refuses an access token (401, `invalid_token`) once it has served this many requests,
+    /// as providers with short-lived or use-limited tokens do; a refresh issues a fresh one. `None`: no limit.
+    pub access_token_max_uses: Option<u32>,
+    /// How long the protected API takes to answer, to simulate a slow app.
+    pub api_latency: std::time::Duration,
 }
 
 impl Default for MockConfig {
@@ -79,6 +84,8 @@ impl Default for MockConfig {
             issuer: None,
             consent: Consent::Approve,
             app: App::Standard,
+            access_token_max_uses: None,
+            api_latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -98,6 +105,8 @@ impl fmt::Debug for MockConfig {
             .field("issuer", &self.issuer)
             .field("consent", &self.consent)
             .field("app", &self.app)
+            .field("access_token_max_uses", &self.access_token_max_uses)
+            .field("api_latency", &self.api_latency)
             .finish()
     }
 }

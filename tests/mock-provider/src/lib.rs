@@ -184,6 +184,15 @@ impl MockProvider {
         });
     }
 
+    /// Lets `after` more REST API requests through, then answers the next one with `429 Too Many Requests` and
+    /// `Retry-After: 1`, once, as GitHub's secondary rate limit does. The 429'd request is recorded like any other,
+    /// so a client that retries shows up as the same request twice. A later call replaces one not yet used.
+    ///
+    /// Honoured by the GitHub mode's REST API (`App::Github`, below `/api/v3`); other modes ignore it.
+    pub fn rate_limit_api_request(&self, after: usize) {
+        lock(&self.shared).app.github.rate_limit_after = Some(after);
+    }
+
     /// Expires every access token issued so far: the API answers 401 `invalid_token` to them from now on.
     /// Refresh tokens stay valid.
     pub fn expire_access_tokens(&self) {

@@ -64,6 +64,8 @@ pub(crate) struct AccessToken {
     pub scopes: Vec<String>,
     pub expires_at: Option<Instant>,
     pub revoked: bool,
+    /// Requests the protected API has served with this token.
+    pub uses: u32,
 }
 
 impl AccessToken {
@@ -133,6 +135,7 @@ impl Store {
                 scopes: scopes.clone(),
                 expires_at: expires_in.map(|ttl| Instant::now() + Duration::from_secs(ttl)),
                 revoked: false,
+                uses: 0,
             },
         );
         Issued { access_token, refresh_token, expires_in, scopes }

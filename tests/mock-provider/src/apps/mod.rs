@@ -52,6 +52,7 @@ pub enum App {
 /// What app modes remember beyond the standard codes and tokens.
 #[derive(Debug, Default)]
 pub(crate) struct AppData {
+    pub github: github::Memory,
     pub slack: slack::Memory,
     pub instagram: instagram::Memory,
     pub zendesk: zendesk::Memory,

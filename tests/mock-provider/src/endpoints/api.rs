@@ -21,7 +21,8 @@ pub(crate) async fn me(State(shared): State<Shared>, uri: Uri, headers: HeaderMa
     }
 }
 
-/// Any method on `/api` and below: echoes what was asked, with the caller's user and scopes.
+/// Any method on `/api` and below: echoes what was asked (method, path, query, headers, body), with the
+/// caller's user and scopes, after the configured latency.
 pub(crate) async fn echo(
     State(shared): State<Shared>,
     method: Method,
@@ -29,10 +30,20 @@ pub(crate) async fn echo(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let latency = lock(&shared).config.api_latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let scopes = match authorize_bearer(&shared, &uri, &headers) {
         Ok(scopes) => scopes,
         Err(refusal) => return refusal.into_response(),
     };
+    // Every header as received, credentials included, as an API that reflects its request
+    // would: a client must not pass such an answer on unfiltered.
+    let received: Map<String, Value> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), json!(String::from_utf8_lossy(value.as_bytes()))))
+        .collect();
     let query: Map<String, Value> = uri
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), json!(v))).collect())
@@ -44,6 +55,7 @@ pub(crate) async fn echo(
         "query": query,
         "user": USER_ID,
         "scopes": scopes,
+        "headers": received,
     });
     if !body.is_empty() {
         let is_json = headers
@@ -82,8 +94,9 @@ fn authorize_bearer(shared: &Shared, uri: &Uri, headers: &HeaderMap) -> Result<V
 
 /// The scopes of a valid access token, or the 401 to answer: unknown, a refresh token, revoked, or expired.
 pub(crate) fn access_token_scopes(shared: &Shared, token: &str) -> Result<Vec<String>, Refusal> {
-    let store = lock(shared);
-    let Some(access) = store.access_tokens.get(token) else {
+    let mut store = lock(shared);
+    let max_uses = store.config.access_token_max_uses;
+    let Some(access) = store.access_tokens.get_mut(token) else {
         return Err(Refusal::InvalidToken(if store.refresh_tokens.contains_key(token) {
             "that is a refresh token: send the access token".to_owned()
         } else {
@@ -96,5 +109,9 @@ pub(crate) fn access_token_scopes(shared: &Shared, token: &str) -> Result<Vec<St
     if access.is_expired() {
         return Err(Refusal::InvalidToken("the access token expired".to_owned()));
     }
+    if max_uses.is_some_and(|max| access.uses >= max) {
+        return Err(Refusal::InvalidToken("the access token has served its requests: refresh it".to_owned()));
+    }
+    access.uses += 1;
     Ok(access.scopes.clone())
 }

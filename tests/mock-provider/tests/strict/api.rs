@@ -39,8 +39,12 @@ async fn echo_returns_method_path_query_scopes_and_body() {
         .send(&h)
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
+    let mut echo = reply.json();
+    let headers = echo.as_object_mut().unwrap().remove("headers").expect("the echo carries the headers");
+    assert_eq!(headers["authorization"], format!("Bearer {access}"), "headers are echoed as received");
+    assert_eq!(headers["content-type"], "application/json");
     assert_eq!(
-        reply.json(),
+        echo,
         json!({
             "ok": true,
             "method": "POST",
@@ -51,6 +55,26 @@ async fn echo_returns_method_path_query_scopes_and_body() {
             "body": { "name": "widget" },
         })
     );
+}
+
+#[tokio::test]
+async fn a_token_with_a_use_limit_is_refused_after_its_last_use() {
+    let h = Harness::start(MockConfig { access_token_max_uses: Some(2), ..MockConfig::default() }).await;
+    let access = h.tokens().await.field("access_token");
+    for _ in 0..2 {
+        assert_eq!(h.get_api("/me", &access).await.status, 200);
+    }
+    assert_invalid_token(&h.get_api("/me", &access).await);
+}
+
+#[tokio::test]
+async fn the_api_answers_after_the_configured_latency() {
+    let latency = std::time::Duration::from_millis(300);
+    let h = Harness::start(MockConfig { api_latency: latency, ..MockConfig::default() }).await;
+    let access = h.tokens().await.field("access_token");
+    let started = std::time::Instant::now();
+    assert_eq!(h.api(Method::GET, "/slow", Some(&access)).send(&h).await.status, 200);
+    assert!(started.elapsed() >= latency, "answered after {:?}", started.elapsed());
 }
 
 #[tokio::test]

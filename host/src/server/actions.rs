@@ -1,0 +1,74 @@
+//! `/api/v1/integrations/{id}/actions` and `/api/v1/connections/{id}/actions/{name}`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Body, Caller};
+use crate::service::model::{ActionOutcome, ActionRun, ActionView, List};
+
+/// The integration's actions, its plugin's and its declarative ones, with their schemas.
+#[utoipa::path(get, path = "/api/v1/integrations/{id}/actions", tag = "actions",
+    responses((status = 200, body = List<ActionView>), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<List<ActionView>>, ApiError> {
+    Ok(Json(List { items: state.service.list_actions(&who, &id).await? }))
+}
+
+/// Saves a declarative action (admin). 409 when the name is taken, by a declarative action or
+/// by one of the plugin's.
+#[utoipa::path(post, path = "/api/v1/integrations/{id}/actions", tag = "actions", request_body = Object,
+    responses((status = 201, body = ActionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    Body(definition): Body<serde_json::Value>,
+) -> Result<(StatusCode, Json<ActionView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(state.service.create_action(&who, &id, definition).await?)))
+}
+
+/// Creates or replaces the declarative action `name` (admin).
+#[utoipa::path(put, path = "/api/v1/integrations/{id}/actions/{name}", tag = "actions", request_body = Object,
+    responses((status = 200, body = ActionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn put(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((id, name)): Path<(String, String)>,
+    Body(definition): Body<serde_json::Value>,
+) -> Result<Json<ActionView>, ApiError> {
+    Ok(Json(state.service.put_action(&who, &id, &name, definition).await?))
+}
+
+/// Deletes the declarative action `name` (admin).
+#[utoipa::path(delete, path = "/api/v1/integrations/{id}/actions/{name}", tag = "actions",
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.service.delete_action(&who, &id, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs an action through the connection: `{input}` in, `{output, calls}` out. 400 names the
+/// input field that breaks the schema; 422 means the run hit its call cap or deadline.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/actions/{name}", tag = "actions", request_body = ActionRun,
+    responses((status = 200, body = ActionOutcome), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn run(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path((id, name)): Path<(String, String)>,
+    Body(run): Body<ActionRun>,
+) -> Result<Json<ActionOutcome>, ApiError> {
+    Ok(Json(state.service.run_action(&who, &id, &name, run.input).await?))
+}
