@@ -18,6 +18,7 @@ pub mod actions;
 pub mod builtin;
 pub mod cli;
 pub mod config;
+pub mod conformance;
 pub mod connection;
 pub mod crypto;
 pub mod demo;

@@ -7,6 +7,7 @@ mod apps;
 mod cli;
 mod demo;
 mod loading;
+mod plugin_cli;
 mod registry;
 mod sandbox;
 mod standard_flow;

@@ -1,0 +1,171 @@
+//! The built-in mock provider in each app mode, and what an admin would register for it: the integration's
+//! form (site, authorization URL, token and revoke paths, scopes, client authentication, PKCE), the plugin
+//! settings and connection inputs the mode needs, and one Web API call the app answers. Mirrors how
+//! `tests/all/apps/*.rs` configure each mode.
+
+use std::net::IpAddr;
+
+use keyway_mock_provider::apps::{github, instagram, notion, quirks, slack, tiktok, zendesk};
+use keyway_mock_provider::{App, MockConfig, MockProvider};
+use serde_json::{Value, json};
+
+use crate::egress::{EgressConfig, ResolveRule};
+use crate::flows::ApiCall;
+use crate::integration::{ClientAuth, IntegrationConfig};
+
+/// The provider modes by name, as `keyway plugin check --provider` takes them.
+pub const MODES: &[(&str, App)] = &[
+    ("standard", App::Standard),
+    ("notion", App::Notion),
+    ("github", App::Github),
+    ("slack", App::Slack),
+    ("tiktok", App::Tiktok),
+    ("instagram", App::Instagram),
+    ("zendesk", App::Zendesk),
+    ("quirks", App::Quirks),
+];
+
+/// The name of a mode, as [`MODES`] spells it.
+pub fn mode_name(app: App) -> &'static str {
+    MODES.iter().find(|(_, a)| *a == app).map_or("standard", |(name, _)| name)
+}
+
+/// What the mode's app is, in a few words, for the report.
+fn describe(app: App) -> &'static str {
+    match app {
+        App::Standard => "a strict RFC 6749 provider (Basic client auth, PKCE S256, refresh, RFC 7009 revocation)",
+        App::Notion => "Notion: owner=user, JSON token requests, workspace metadata, Notion-Version on API calls",
+        App::Github => "a GitHub OAuth app: form or JSON answers, errors with HTTP 200, no expiry, no refresh",
+        App::Slack => "Slack OAuth v2: comma-separated scopes, errors as {\"ok\": false} with HTTP 200",
+        App::Tiktok => "TikTok for Business: client_key, JSON with auth_code, answers in an envelope",
+        App::Instagram => "Instagram Login: a short-lived token exchanged for a long-lived one, no refresh token",
+        App::Zendesk => "Zendesk: an account per subdomain, expires_in sent with the token request",
+        App::Quirks => "the standard provider with spapi_oauth_code, realmId and an Access-Token header",
+    }
+}
+
+/// The provider's rules in `app`'s mode: the defaults the app tests use.
+pub(crate) fn mock_config(app: App) -> MockConfig {
+    // GitHub OAuth apps and Slack without token rotation issue tokens that neither expire nor refresh.
+    let issue_refresh_tokens = !matches!(app, App::Github | App::Slack);
+    MockConfig { app, issue_refresh_tokens, ..MockConfig::default() }
+}
+
+/// Everything the kit needs to run a flow against a started provider.
+pub(crate) struct Scenario {
+    /// One line on what the mode plays.
+    pub description: &'static str,
+    /// The integration as an admin would register it, before the user's `--setting`s.
+    pub integration: IntegrationConfig,
+    /// Connection inputs the mode supplies when the plugin declares them and the user gave none.
+    pub default_inputs: Vec<(String, String)>,
+    /// The egress rules an operator would set for this provider (Zendesk's tenant hosts).
+    pub egress: EgressConfig,
+    /// A Web API call the app answers for a valid token.
+    pub api_call: ApiCall,
+    /// Whether the app refreshes with the access token itself, so no refresh token is needed (Instagram).
+    pub refreshes_without_refresh_token: bool,
+}
+
+/// The integration, inputs and API call for `provider`, started in `app`'s mode.
+pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
+    let config = provider.config();
+    let base = provider.base_url();
+    let mut site = base.clone();
+    let (authorize_path, token_path, revoke_path) = match app {
+        App::Standard | App::Quirks => {
+            (MockProvider::AUTHORIZE_PATH, MockProvider::TOKEN_PATH, Some(MockProvider::REVOKE_PATH))
+        }
+        App::Notion => (notion::AUTHORIZE_PATH, notion::TOKEN_PATH, Some(notion::REVOKE_PATH)),
+        App::Github => (github::AUTHORIZE_PATH, github::TOKEN_PATH, None),
+        App::Slack => (slack::AUTHORIZE_PATH, slack::TOKEN_PATH, Some(slack::REVOKE_PATH)),
+        App::Tiktok => (tiktok::AUTHORIZE_PATH, tiktok::TOKEN_PATH, None),
+        App::Instagram => (instagram::AUTHORIZE_PATH, instagram::TOKEN_PATH, None),
+        App::Zendesk => {
+            // Accounts are `{subdomain}.zendesk.test`, pointed at the mock the way an operator would.
+            site = format!("http://{}:{}", zendesk::DOMAIN, provider.local_addr().port());
+            (zendesk::AUTHORIZE_PATH, zendesk::TOKEN_PATH, None)
+        }
+    };
+    let mut integration = IntegrationConfig::oauth2(
+        "conformance",
+        &config.client_id,
+        &config.client_secret,
+        &site,
+        &format!("{site}{authorize_path}"),
+        token_path,
+    );
+    integration.revoke_path = revoke_path.map(String::from);
+    integration.scopes = match app {
+        App::Standard | App::Quirks | App::Zendesk => vec!["read".into(), "write".into()],
+        App::Notion => vec![],
+        App::Github => vec!["repo".into(), "gist".into()],
+        App::Slack => vec!["commands".into(), "chat:write".into()],
+        App::Tiktok => vec!["user.info.basic".into(), "biz.creator.info".into()],
+        App::Instagram => vec!["instagram_business_basic".into(), "instagram_business_content_publish".into()],
+    };
+    integration.client_auth = match app {
+        App::Github | App::Slack | App::Instagram | App::Zendesk => ClientAuth::Post,
+        _ => ClientAuth::Basic,
+    };
+    integration.pkce = !matches!(app, App::Notion | App::Slack | App::Tiktok | App::Instagram);
+    if app == App::Instagram {
+        // The mock plays www, api and graph.instagram.com at one address.
+        integration.settings = json!({ "graph_url": base });
+    }
+
+    let mut egress = EgressConfig::default();
+    if app == App::Zendesk {
+        let loopback: IpAddr = provider.local_addr().ip();
+        egress.resolve.push(ResolveRule { host: format!("*.{}", zendesk::DOMAIN), ip: loopback });
+        egress.insecure_http_hosts.push(format!("*.{}", zendesk::DOMAIN));
+    }
+    let default_inputs =
+        if app == App::Zendesk { vec![("subdomain".to_string(), "acme".to_string())] } else { Vec::new() };
+
+    let get = |path: &str| ApiCall { method: "GET".into(), path: path.into(), ..ApiCall::default() };
+    let api_call = match app {
+        App::Standard => get("/api/me"),
+        App::Notion => get(notion::ME_PATH),
+        // Relative to the plugin's API base, `{site}/api/v3` on a GitHub server.
+        App::Github => get("/user"),
+        App::Slack => ApiCall { method: "POST".into(), path: slack::AUTH_TEST_PATH.into(), ..ApiCall::default() },
+        App::Tiktok => {
+            ApiCall { query: vec![("business_id".into(), tiktok::OPEN_ID.into())], ..get(tiktok::BUSINESS_PATH) }
+        }
+        App::Instagram => ApiCall { query: vec![("fields".into(), "user_id,username".into())], ..get("/v22.0/me") },
+        App::Zendesk => get(zendesk::ME_PATH),
+        // Relative to the realm's API base, `{site}/v3/company/{realmId}`.
+        App::Quirks => get(&format!("/companyinfo/{}", quirks::REALM_ID)),
+    };
+
+    Scenario {
+        description: describe(app),
+        integration,
+        default_inputs,
+        egress,
+        api_call,
+        refreshes_without_refresh_token: app == App::Instagram,
+    }
+}
+
+/// Whether an app that answers errors with HTTP 200 accepted an API call: Slack's `ok`, TikTok's `code`. The
+/// error says what the app's answer means.
+pub(crate) fn api_answer_ok(app: App, body: &[u8]) -> Result<(), String> {
+    let json = || serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    match app {
+        App::Slack => match json() {
+            body if body["ok"] == true => Ok(()),
+            body => Err(format!("Slack answered HTTP 200 with ok=false: `{}`", body["error"].as_str().unwrap_or("?"))),
+        },
+        App::Tiktok => match json() {
+            body if body["code"] == 0 => Ok(()),
+            body => Err(format!(
+                "TikTok answered HTTP 200 with code {}: {}",
+                body["code"],
+                body["message"].as_str().unwrap_or("?")
+            )),
+        },
+        _ => Ok(()),
+    }
+}
