@@ -3,6 +3,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+// Definitions are kept as written: a `Value` would reorder their `query` and `headers`
+// objects, which are sent in the order written.
+use serde_json::value::RawValue;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
@@ -29,9 +32,9 @@ pub async fn create(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-    Body(definition): Body<serde_json::Value>,
+    Body(definition): Body<Box<RawValue>>,
 ) -> Result<(StatusCode, Json<ActionView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.service.create_action(&who, &id, definition).await?)))
+    Ok((StatusCode::CREATED, Json(state.service.create_action(&who, &id, definition.get()).await?)))
 }
 
 /// Creates or replaces the declarative action `name` (admin).
@@ -42,9 +45,9 @@ pub async fn put(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path((id, name)): Path<(String, String)>,
-    Body(definition): Body<serde_json::Value>,
+    Body(definition): Body<Box<RawValue>>,
 ) -> Result<Json<ActionView>, ApiError> {
-    Ok(Json(state.service.put_action(&who, &id, &name, definition).await?))
+    Ok(Json(state.service.put_action(&who, &id, &name, definition.get()).await?))
 }
 
 /// Deletes the declarative action `name` (admin).

@@ -51,22 +51,22 @@ impl Service {
         Ok(views)
     }
 
-    /// Stores a new declarative action (admin). The definition is checked in full first: its
-    /// templates compile, its schemas are JSON Schemas, and its name is not one of the
-    /// plugin's actions.
+    /// Stores a new declarative action (admin), its JSON text as written. The definition is
+    /// checked in full first: its templates compile, its schemas are JSON Schemas, and its name
+    /// is not one of the plugin's actions.
     pub async fn create_action(
         &self,
         who: &Principal,
         integration_id: &str,
-        definition: Value,
+        definition: &str,
     ) -> Result<ActionView, ServiceError> {
         require_admin(who, "defining actions")?;
-        let (record, def) = self.checked_definition(integration_id, &definition).await?;
+        let (record, def) = self.checked_definition(integration_id, definition).await?;
         let at = now();
         let stored = ActionRecord {
             integration_id: record.id.clone(),
             name: def.name.clone(),
-            definition: definition.to_string(),
+            definition: definition.trim().to_string(),
             created_at: at,
             updated_at: at,
         };
@@ -80,10 +80,10 @@ impl Service {
         who: &Principal,
         integration_id: &str,
         name: &str,
-        definition: Value,
+        definition: &str,
     ) -> Result<ActionView, ServiceError> {
         require_admin(who, "defining actions")?;
-        let (record, def) = self.checked_definition(integration_id, &definition).await?;
+        let (record, def) = self.checked_definition(integration_id, definition).await?;
         if def.name != name {
             return Err(ServiceError::BadRequest(format!(
                 "the definition is named `{}` but the URL says `{name}`; to rename an action, delete it and create it anew",
@@ -94,7 +94,7 @@ impl Service {
         let mut stored = ActionRecord {
             integration_id: record.id.clone(),
             name: def.name.clone(),
-            definition: definition.to_string(),
+            definition: definition.trim().to_string(),
             created_at: at,
             updated_at: at,
         };
@@ -126,7 +126,7 @@ impl Service {
     async fn checked_definition(
         &self,
         integration_id: &str,
-        definition: &Value,
+        definition: &str,
     ) -> Result<(IntegrationRecord, Definition), ServiceError> {
         let record = self.integration_record(integration_id).await?;
         let def = parse_definition(definition)?;
@@ -282,9 +282,7 @@ impl Service {
                 integration.name, integration.id
             )));
         };
-        let value: Value = serde_json::from_str(&stored.definition)
-            .map_err(|e| ServiceError::Internal(format!("stored action `{name}` is not JSON: {e}")))?;
-        let def = parse_definition(&value)?;
+        let def = parse_definition(&stored.definition)?;
         Ok(Resolved {
             runner: self.plugins.declarative().clone(),
             input_schema: def.input_schema,
@@ -308,15 +306,15 @@ pub(super) fn require_active(record: &keyway_store::ConnectionRecord) -> Result<
     }
 }
 
-fn parse_definition(definition: &Value) -> Result<Definition, ServiceError> {
-    Definition::parse(&definition.to_string())
+fn parse_definition(definition: &str) -> Result<Definition, ServiceError> {
+    Definition::parse(definition)
         .map_err(|e| ServiceError::BadRequest(format!("the action definition is invalid: {e}")))
 }
 
 fn declarative_view(stored: &ActionRecord) -> Result<ActionView, ServiceError> {
     let value: Value = serde_json::from_str(&stored.definition)
         .map_err(|e| ServiceError::Internal(format!("stored action `{}` is not JSON: {e}", stored.name)))?;
-    let def = parse_definition(&value)?;
+    let def = parse_definition(&stored.definition)?;
     Ok(ActionView {
         name: def.name,
         description: def.description,

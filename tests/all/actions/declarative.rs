@@ -13,6 +13,7 @@ both_backends!(
     bad_definitions_are_refused_with_what_to_fix,
     input_that_breaks_the_schema_is_refused_naming_the_field,
     a_missing_value_at_run_time_names_the_step_and_the_path,
+    query_and_headers_are_sent_in_the_order_written,
 );
 
 /// Three calls on the mock's echo API; each step reads what the one before it answered.
@@ -245,4 +246,34 @@ async fn a_missing_value_at_run_time_names_the_step_and_the_path(backend: Backen
     assert!(message.contains("body.id"), "names the path: {message}");
     assert!(message.contains("steps.create.body.idd"), "names the missing value: {message}");
     assert_eq!(api.mock.requests_to("/api/labels").len(), 0, "the broken step was not sent");
+}
+
+async fn query_and_headers_are_sent_in_the_order_written(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    let (integration, connection) = connected(&api).await;
+    // Raw text: `json!` would sort the keys before the server ever saw them.
+    let definition = r#"{
+        "name": "ordered",
+        "steps": [{
+            "name": "search", "method": "GET", "path": "/api/search",
+            "query": {"zeta": "z", "alpha": 1, "mid": "{{ 2 + 3 }}"},
+            "headers": {"X-Zeta": "z", "X-Alpha": "a"}
+        }]
+    }"#;
+    let response = keyway_tests::http::client()
+        .post(format!("{}/api/v1/integrations/{integration}/actions", api.base))
+        .bearer_auth(&api.admin_key)
+        .header("content-type", "application/json")
+        .body(definition)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201, "{}", response.text().await.unwrap());
+
+    run(&api, &connection, "ordered", json!({})).await.expect(200);
+    let sent = &api.mock.requests_to("/api/search")[0];
+    let query: Vec<(&str, &str)> = sent.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(query, [("zeta", "z"), ("alpha", "1"), ("mid", "5")], "in the order written, numbers as text");
+    let custom: Vec<&str> = sent.headers.iter().filter(|(k, _)| k.starts_with("x-")).map(|(k, _)| k.as_str()).collect();
+    assert_eq!(custom, ["x-zeta", "x-alpha"]);
 }
