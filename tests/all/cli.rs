@@ -179,3 +179,69 @@ async fn the_companions_drive_a_whole_connection_through_the_api() {
     let message = result.unwrap_err().to_string();
     assert!(message.contains("check KEYWAY_API_KEY or --api-key"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_action_commands_save_list_run_and_delete_a_declarative_action() {
+    use keyway::cli::action::{ActionArgs, ActionCommand};
+
+    let Some(api) = Api::start(Backend::Sqlite).await else { return };
+    let integration = api.integration(serde_json::json!({"name": "cli-actions"})).await;
+    let key = api.admin_key.clone();
+    let connection = api.connect(&key, &integration).await;
+    let c = || client(&api.base, &api.admin_key);
+    let action = |command| Command::Action(ActionArgs { command });
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("greet.json");
+    let definition = serde_json::json!({
+        "name": "greet",
+        "description": "Posts a greeting and reads it back",
+        "input_schema": {"type": "object", "required": ["who"], "properties": {"who": {"type": "string"}, "loud": {}}},
+        "steps": [
+            {"name": "post", "method": "POST", "path": "/api/greetings", "body": {"text": "hello {{ input.who }}"}},
+            {"name": "read", "method": "GET", "path": "{{ steps.post.body.path }}"}
+        ],
+        "output": {"text": "{{ steps.post.body.body.text }}"}
+    });
+    std::fs::write(&file, definition.to_string()).unwrap();
+
+    let (result, out) = run(action(ActionCommand::Save { client: c(), integration: "cli-actions".into(), file })).await;
+    result.unwrap();
+    assert!(out.contains("saved action `greet`"), "{out}");
+
+    let (result, out) =
+        run(action(ActionCommand::List { client: c(), integration: "cli-actions".into(), json: false })).await;
+    result.unwrap();
+    let row = out.lines().find(|l| l.starts_with("greet")).unwrap_or_else(|| panic!("{out}"));
+    assert!(row.contains("declarative") && row.contains("loud, who*"), "{out}");
+
+    let run_greet = |input: &str| {
+        action(ActionCommand::Run {
+            client: c(),
+            connection: connection.clone(),
+            name: "greet".into(),
+            input: input.into(),
+        })
+    };
+    let (result, out) = run(run_greet(r#"{"who": "world"}"#)).await;
+    result.unwrap();
+    assert!(out.contains("POST /api/greetings -> 200 in "), "{out}");
+    assert!(out.contains("GET /api/greetings -> 200 in "), "{out}");
+    assert!(out.contains(r#""text": "hello world""#), "{out}");
+
+    let (result, _) = run(run_greet("{}")).await;
+    let error = result.unwrap_err().to_string();
+    assert!(error.contains("\"who\" is a required property"), "the server's message reaches the user: {error}");
+    let (result, _) = run(run_greet("not json")).await;
+    assert!(result.unwrap_err().to_string().starts_with("--input is not JSON"));
+
+    let (result, out) =
+        run(action(ActionCommand::Delete { client: c(), integration: integration.clone(), name: "greet".into() }))
+            .await;
+    result.unwrap();
+    assert!(out.contains("deleted action `greet`"), "{out}");
+    let (result, out) =
+        run(action(ActionCommand::List { client: c(), integration: integration.clone(), json: false })).await;
+    result.unwrap();
+    assert!(out.starts_with("no actions;"), "{out}");
+}
