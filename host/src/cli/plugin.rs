@@ -77,9 +77,10 @@ pub enum PluginCommand {
     Check {
         /// The `.wasm` component.
         file: PathBuf,
-        /// The app the mock provider plays.
-        #[arg(long, value_enum, default_value_t = Provider::Standard)]
-        provider: Provider,
+        /// The app the mock provider plays: standard, notion, github, slack, tiktok, instagram, zendesk or
+        /// quirks.
+        #[arg(long, default_value = "standard", value_parser = parse_provider)]
+        provider: keyway_mock_provider::App,
         /// A connection input the plugin declares, `NAME=VALUE` (repeatable).
         #[arg(long = "input", value_parser = super::parse_key_value)]
         inputs: Vec<(String, String)>,
@@ -89,41 +90,12 @@ pub enum PluginCommand {
     },
 }
 
-/// The app modes of the built-in mock provider.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Provider {
-    /// A strict RFC 6749 provider: Basic client auth, PKCE, refresh, revocation.
-    Standard,
-    /// Notion: JSON token requests, workspace metadata, `Notion-Version`.
-    Notion,
-    /// A GitHub OAuth app on a GitHub Enterprise Server layout.
-    Github,
-    /// Slack OAuth v2: errors with HTTP 200.
-    Slack,
-    /// TikTok for Business: `client_key`, `auth_code`, an answer envelope.
-    Tiktok,
-    /// Instagram Login: short- and long-lived tokens.
-    Instagram,
-    /// Zendesk: an account per subdomain (input `subdomain`, default `acme`).
-    Zendesk,
-    /// Standard OAuth2 with a renamed code, a `realmId` and an `Access-Token` header.
-    Quirks,
-}
-
-impl From<Provider> for keyway_mock_provider::App {
-    fn from(provider: Provider) -> Self {
-        use keyway_mock_provider::App;
-        match provider {
-            Provider::Standard => App::Standard,
-            Provider::Notion => App::Notion,
-            Provider::Github => App::Github,
-            Provider::Slack => App::Slack,
-            Provider::Tiktok => App::Tiktok,
-            Provider::Instagram => App::Instagram,
-            Provider::Zendesk => App::Zendesk,
-            Provider::Quirks => App::Quirks,
-        }
-    }
+/// Parses `--provider`: one of the mock provider's app modes, by the name [`conformance::MODES`] gives it.
+fn parse_provider(name: &str) -> Result<keyway_mock_provider::App, String> {
+    conformance::MODES.iter().find(|(mode, _)| *mode == name).map(|(_, app)| *app).ok_or_else(|| {
+        let names: Vec<&str> = conformance::MODES.iter().map(|(mode, _)| *mode).collect();
+        format!("`{name}` is not a provider mode; use one of {}", names.join(", "))
+    })
 }
 
 /// Parses `NAME=JSON`.
@@ -202,7 +174,7 @@ pub async fn run(args: PluginArgs, out: &mut impl Write) -> anyhow::Result<()> {
         PluginCommand::Build { dir } => build(&dir, out).await?,
         PluginCommand::Check { file, provider, inputs, settings } => {
             let bytes = read_component(&file)?;
-            let options = CheckOptions { app: provider.into(), inputs, settings: settings.into_iter().collect() };
+            let options = CheckOptions { app: provider, inputs, settings: settings.into_iter().collect() };
             writeln!(
                 out,
                 "keyway plugin check {}: the plugin API, then a whole connection against the {} mock provider\n",
@@ -759,7 +731,9 @@ mod tests {
         ])
         .unwrap();
         let PluginCommand::Check { provider, inputs, settings, .. } = cli.command else { panic!("not check") };
-        assert_eq!(provider, Provider::Zendesk);
+        assert_eq!(provider, keyway_mock_provider::App::Zendesk);
+        let error = Cli::try_parse_from(["plugin", "check", "x.wasm", "--provider", "hubspot"]).unwrap_err();
+        assert!(error.to_string().contains("use one of standard, notion, github"), "{error}");
         assert_eq!(inputs, [("subdomain".to_string(), "acme".to_string())]);
         assert_eq!(
             settings,
