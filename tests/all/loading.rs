@@ -63,3 +63,50 @@ async fn another_api_version_is_refused_before_instantiation() {
     assert!(matches!(err, LoadError::UnsupportedApiVersion { ref found } if found == "0.9.0"), "{err}");
     assert!(err.to_string().contains("rebuild it"), "{err}");
 }
+
+/// The `.cwasm` files in a cache directory, sorted.
+fn artifacts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "cwasm")).collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn a_restart_loads_cached_artifacts_and_a_rejected_component_leaves_none() {
+    use keyway::engine::{Limits, PluginEngine};
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("compiled");
+    let egress = EgressClient::new(EgressConfig::default()).unwrap();
+    let engine = PluginEngine::new(Limits::default()).unwrap().with_cache_dir(cache.clone());
+
+    engine.load(GUEST_WRONG_WORLD, &egress).await.unwrap_err();
+    assert!(artifacts(&cache).is_empty(), "a rejected component is not cached");
+
+    let standard = engine.load(STANDARD_OAUTH2, &egress).await.unwrap();
+    let probe = engine.load(GUEST_PROBE, &egress).await.unwrap();
+    let files = artifacts(&cache);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let named = |hash: &str| files.iter().find(|f| f.file_name().unwrap().to_string_lossy().starts_with(hash)).cloned();
+    let (standard_file, probe_file) = (named(&standard.hash).unwrap(), named(&probe.hash).unwrap());
+
+    // Swap the two artifacts. A restarted engine that really loads from the cache then runs the
+    // probe's code for the standard component's bytes: proof that it did not recompile (and
+    // the reason a host only ever loads artifacts from its own private directory).
+    let swap = cache.join("swap");
+    std::fs::rename(&standard_file, &swap).unwrap();
+    std::fs::rename(&probe_file, &standard_file).unwrap();
+    std::fs::rename(&swap, &probe_file).unwrap();
+    let restarted = PluginEngine::new(Limits::default()).unwrap().with_cache_dir(cache.clone());
+    let loaded = restarted.load(STANDARD_OAUTH2, &egress).await.unwrap();
+    assert_eq!(loaded.manifest.name, probe.manifest.name, "the cached artifact was used");
+
+    // An artifact that does not deserialize is ignored and the bytes compiled again.
+    std::fs::write(&probe_file, b"not an artifact").unwrap();
+    let fresh = PluginEngine::new(Limits::default()).unwrap().with_cache_dir(cache);
+    assert_eq!(fresh.load(GUEST_PROBE, &egress).await.unwrap().manifest.name, probe.manifest.name);
+}

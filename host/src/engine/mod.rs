@@ -220,15 +220,28 @@ impl PluginEngine {
         Some(dir.join(format!("{hash}-{:016x}.cwasm", hasher.finish())))
     }
 
-    /// Compiles `bytes`, or loads this host's cached artifact for them. Runs off the async
-    /// workers: compiling takes a while.
-    async fn compile(&self, bytes: &[u8], hash: &str) -> Result<Component, LoadError> {
+    /// Compiles `bytes`, or loads this host's cached artifact for them; `true` when it had to
+    /// compile. Runs off the async workers: compiling takes a while.
+    async fn compile(&self, bytes: &[u8], hash: &str) -> Result<(Component, bool), LoadError> {
         let engine = self.engine.clone();
         let artifact = self.artifact_path(hash);
         let bytes = bytes.to_vec();
-        tokio::task::spawn_blocking(move || compile_or_load(&engine, &bytes, artifact))
+        let short = hash[..12].to_string();
+        tokio::task::spawn_blocking(move || compile_or_load(&engine, &bytes, artifact, &short))
             .await
             .map_err(|e| LoadError::Malformed(format!("compilation did not finish: {e}")))?
+    }
+
+    /// Caches a freshly compiled component, once it has passed every check: a rejected upload
+    /// leaves nothing behind.
+    async fn cache(&self, component: &Component, hash: &str) {
+        let Some(path) = self.artifact_path(hash) else { return };
+        let component = component.clone();
+        let written =
+            tokio::task::spawn_blocking(move || write_artifact(&path, &component).map_err(|e| (path, e))).await;
+        if let Ok(Err((path, e))) = written {
+            tracing::warn!(path = %path.display(), "could not cache the compiled plugin: {e:#}");
+        }
     }
 
     /// Validates, compiles and pre-instantiates a plugin, then reads its manifest in a
@@ -244,7 +257,7 @@ impl PluginEngine {
                 "the file does not start with the Wasm magic bytes; upload the `.wasm` that `cargo build --target wasm32-wasip2` produced".into(),
             ));
         }
-        let component = self.compile(bytes, &hash).await?;
+        let (component, fresh) = self.compile(bytes, &hash).await?;
         let api_version = self.check_world(&component)?;
         let instance_pre =
             self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
@@ -257,6 +270,9 @@ impl PluginEngine {
             })
             .await?;
         let manifest = Manifest::from_wit(raw).map_err(LoadError::Manifest)?;
+        if fresh {
+            self.cache(&component, &hash).await;
+        }
         Ok(Arc::new(LoadedPlugin { manifest, api_version, hash, pre }))
     }
 
@@ -390,30 +406,35 @@ impl PluginEngine {
     }
 }
 
-/// Loads the cached artifact when there is a usable one, else compiles and caches.
+/// Loads the cached artifact when there is a usable one, else compiles (`true`). The caller
+/// caches what it compiled once the component has passed its checks.
 fn compile_or_load(
     engine: &Engine,
     bytes: &[u8],
     artifact: Option<std::path::PathBuf>,
-) -> Result<Component, LoadError> {
+    short_hash: &str,
+) -> Result<(Component, bool), LoadError> {
     if let Some(path) = &artifact
         && path.exists()
     {
         // SAFETY: the file is in this host's private cache directory, written by
-        // `Component::serialize` below for this exact engine configuration (the name
-        // carries the compatibility hash); wasmtime checks the header again.
+        // `Component::serialize` in `write_artifact` for this exact engine configuration (the
+        // name carries the compatibility hash); wasmtime checks the header again.
         match unsafe { Component::deserialize_file(engine, path) } {
-            Ok(component) => return Ok(component),
+            Ok(component) => {
+                tracing::debug!(component = short_hash, "loaded the cached compiled plugin");
+                return Ok((component, false));
+            }
             Err(e) => tracing::warn!(path = %path.display(), "ignoring an unusable cached artifact: {e:#}"),
         }
     }
+    // Compiling takes seconds per plugin on a small machine: say so, since a first start with
+    // many plugins would otherwise look stuck.
+    tracing::info!(component = short_hash, bytes = bytes.len(), "compiling a plugin component");
+    let started = std::time::Instant::now();
     let component = Component::new(engine, bytes).map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
-    if let Some(path) = artifact
-        && let Err(e) = write_artifact(&path, &component)
-    {
-        tracing::warn!(path = %path.display(), "could not cache the compiled plugin: {e:#}");
-    }
-    Ok(component)
+    tracing::info!(component = short_hash, took_ms = started.elapsed().as_millis() as u64, "compiled");
+    Ok((component, true))
 }
 
 /// Writes a compiled artifact atomically (temp file, then rename), private to this user.
