@@ -336,11 +336,12 @@ impl Flows {
         let Some(tokens) = conn.credentials.tokens() else {
             return Ok(false);
         };
+        let access_token = tokens.access_token.secret().to_string();
         let target = match &tokens.refresh_token {
-            Some(r) => RevokeTarget { token: r.secret().to_string(), token_type_hint: "refresh_token".into() },
-            None => {
-                RevokeTarget { token: tokens.access_token.secret().to_string(), token_type_hint: "access_token".into() }
+            Some(r) => {
+                RevokeTarget { token: r.secret().to_string(), token_type_hint: "refresh_token".into(), access_token }
             }
+            None => RevokeTarget { token: access_token.clone(), token_type_hint: "access_token".into(), access_token },
         };
         let env = self.env(plugin, integration, conn)?;
         let (result, env) = self.engine.revoke_request(plugin, env, hook_context(integration, conn), target).await?;

@@ -190,10 +190,13 @@ impl fmt::Debug for TokenSet {
 /// `Debug` redacts `token`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RevokeTarget {
-    /// The token itself.
+    /// The refresh token when the connection has one (revoking it ends the grant at most
+    /// providers), else the access token.
     pub token: String,
-    /// `refresh_token` or `access_token`.
+    /// `refresh_token` or `access_token`: which one `token` is.
     pub token_type_hint: String,
+    /// The access token, always: for apps that revoke by access token only.
+    pub access_token: String,
 }
 
 impl fmt::Debug for RevokeTarget {
@@ -201,6 +204,7 @@ impl fmt::Debug for RevokeTarget {
         f.debug_struct("RevokeTarget")
             .field("token", &REDACTED)
             .field("token_type_hint", &self.token_type_hint)
+            .field("access_token", &REDACTED)
             .finish()
     }
 }

@@ -570,14 +570,18 @@ impl Kit {
     async fn revoke(&mut self, setup: &Setup, plugin: &LoadedPlugin, conn: &ConnectionState) {
         let kind = StepKind::Revoke;
         let Some(tokens) = conn.credentials.tokens() else { return };
-        // The same choice `Flows::revoke` makes: the refresh token when there is one.
-        let (target, which) = match &tokens.refresh_token {
-            Some(refresh) => (refresh.secret().to_string(), "refresh token"),
-            None => (tokens.access_token.secret().to_string(), "access token"),
-        };
+        // The same choice `Flows::revoke` makes: the refresh token when there is one. Apps that
+        // revoke by access token only get that one instead, which also counts.
+        let which = if tokens.refresh_token.is_some() { "refresh token" } else { "access token" };
+        let mut candidates = vec![(tokens.access_token.secret().to_string(), "access token")];
+        if let Some(refresh) = &tokens.refresh_token {
+            candidates.insert(0, (refresh.secret().to_string(), "refresh token"));
+        }
         let mut trace = Vec::new();
         let result = setup.flows.revoke(plugin, &setup.integration, conn, &mut trace).await;
         let detail: Vec<String> = trace.iter().flat_map(entry_lines).collect();
+        let revoked: Vec<&str> =
+            candidates.iter().filter(|(token, _)| setup.provider.is_revoked(token)).map(|(_, name)| *name).collect();
         match result {
             Ok(false) => {
                 let why = if setup.integration.revoke_path.is_none() {
@@ -589,14 +593,14 @@ impl Kit {
                 };
                 self.report.push(Step::skipped(kind, why));
             }
-            Ok(true) if setup.provider.is_revoked(&target) => {
-                self.pass(kind, format!("the provider revoked the {which}"), detail);
+            Ok(true) if !revoked.is_empty() => {
+                self.pass(kind, format!("the provider revoked the {}", revoked.join(" and the ")), detail);
             }
             Ok(true) => {
                 self.fail::<()>(
                     kind,
                     detail,
-                    format!("the provider answered with success, but the {which} is still valid"),
+                    "the provider answered with success, but the connection's tokens are still valid".to_string(),
                     "`revoke_request` must name the token the way the app documents it (its field and endpoint)",
                 );
             }

@@ -47,18 +47,15 @@ impl Plugin for GitHub {
     }
 
     /// Deletes the app's authorization, which revokes every token of the grant
-    /// (https://docs.github.com/en/rest/apps/oauth-applications#delete-an-app-authorization). GitHub revokes by
-    /// access token only, so a GitHub App's refresh token cannot be revoked.
+    /// (https://docs.github.com/en/rest/apps/oauth-applications#delete-an-app-authorization). GitHub takes the
+    /// access token, also when the connection holds a GitHub App's refresh token: deleting the grant ends both.
     fn revoke_request(&self, ctx: &HookContext, target: &RevokeTarget) -> Result<Option<HttpRequest>, AuthError> {
-        if target.token_type_hint != "access_token" {
-            return Ok(None);
-        }
         let client = &ctx.integration;
         let url = format!("{}/applications/{}/grant", self.api_base(ctx)?, form::encode_component(&client.client_id));
         let mut request = HttpRequest::new("DELETE", url)
             .with_header("Accept", "application/vnd.github+json")
             .with_header("Authorization", basic_auth(&client.client_id, &client.client_secret));
-        request.set_json_body(&json!({ "access_token": target.token }));
+        request.set_json_body(&json!({ "access_token": target.access_token }));
         Ok(Some(request))
     }
 

@@ -70,14 +70,15 @@ impl Plugin for Slack {
         Ok(tokens)
     }
 
-    /// `auth.revoke` (https://api.slack.com/methods/auth.revoke) at the integration's revoke path. It takes access
-    /// tokens only, so a rotating refresh token is not revoked.
+    /// `auth.revoke` (https://api.slack.com/methods/auth.revoke) at the integration's revoke path. It takes the
+    /// access token, also when the connection holds a rotating refresh token.
     fn revoke_request(&self, ctx: &HookContext, target: &RevokeTarget) -> Result<Option<HttpRequest>, AuthError> {
-        let Some(url) = ctx.integration.revoke_url().filter(|_| target.token_type_hint == "access_token") else {
+        let Some(url) = ctx.integration.revoke_url() else {
             return Ok(None);
         };
         let none: [(&str, &str); 0] = [];
-        Ok(Some(HttpRequest::post_form(url, &none).with_header("Authorization", format!("Bearer {}", target.token))))
+        let bearer = format!("Bearer {}", target.access_token);
+        Ok(Some(HttpRequest::post_form(url, &none).with_header("Authorization", bearer)))
     }
 }
 

@@ -81,13 +81,12 @@ impl Plugin for TikTok {
         Ok(tokens)
     }
 
-    /// The integration's revoke path takes an access token only, so a connection is revoked only while it has no
-    /// refresh token (the host offers the refresh token when there is one).
+    /// The integration's revoke path takes the access token, also when the connection holds a refresh token.
     fn revoke_request(&self, ctx: &HookContext, target: &RevokeTarget) -> Result<Option<HttpRequest>, AuthError> {
-        let Some(url) = ctx.integration.revoke_url().filter(|_| target.token_type_hint == "access_token") else {
+        let Some(url) = ctx.integration.revoke_url() else {
             return Ok(None);
         };
-        Ok(Some(HttpRequest::post_json(url, &with_client(ctx, json!({"access_token": target.token})))))
+        Ok(Some(HttpRequest::post_json(url, &with_client(ctx, json!({"access_token": target.access_token})))))
     }
 
     fn api_auth(&self, _: &HookContext) -> Result<Vec<AuthPlacement>, AuthError> {

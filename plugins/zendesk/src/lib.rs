@@ -65,14 +65,12 @@ impl Plugin for Zendesk {
     }
 
     /// "Revoke token" revokes the access token it is called with
-    /// (https://developer.zendesk.com/api-reference/ticketing/oauth/oauth_tokens/#revoke-token), so a connection
-    /// with a refresh token is not revoked (the host offers the refresh token when there is one).
+    /// (https://developer.zendesk.com/api-reference/ticketing/oauth/oauth_tokens/#revoke-token), also when the
+    /// connection holds a refresh token.
     fn revoke_request(&self, ctx: &HookContext, target: &RevokeTarget) -> Result<Option<HttpRequest>, AuthError> {
-        if target.token_type_hint != "access_token" {
-            return Ok(None);
-        }
         let url = format!("{}/api/v2/oauth/tokens/current.json", self.api_base(ctx)?);
-        Ok(Some(HttpRequest::new("DELETE", url).with_header("Authorization", format!("Bearer {}", target.token))))
+        let bearer = format!("Bearer {}", target.access_token);
+        Ok(Some(HttpRequest::new("DELETE", url).with_header("Authorization", bearer)))
     }
 
     fn api_base(&self, ctx: &HookContext) -> Result<String, AuthError> {

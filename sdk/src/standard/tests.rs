@@ -348,7 +348,8 @@ fn nested_tokens_reuse_parse_body_and_token_set_from_json() {
 
 #[test]
 fn revoke_request_is_rfc_7009_with_the_token_request_client_auth() {
-    let target = RevokeTarget { token: "rt-1".into(), token_type_hint: "refresh_token".into() };
+    let target =
+        RevokeTarget { token: "rt-1".into(), token_type_hint: "refresh_token".into(), access_token: "at-1".into() };
     let request = revoke_request(&context(ClientAuth::BasicAndPost), &target).unwrap().expect("a request");
     assert_eq!(request.method, "POST");
     assert_eq!(request.url, "https://app.test/oauth/revoke");
@@ -361,7 +362,8 @@ fn revoke_request_is_rfc_7009_with_the_token_request_client_auth() {
 
 #[test]
 fn revoke_request_is_none_without_a_revoke_path() {
-    let target = RevokeTarget { token: "rt-1".into(), token_type_hint: "refresh_token".into() };
+    let target =
+        RevokeTarget { token: "rt-1".into(), token_type_hint: "refresh_token".into(), access_token: "at-1".into() };
     let mut ctx = context(ClientAuth::Basic);
     ctx.integration.revoke_path = None;
     assert_eq!(revoke_request(&ctx, &target).unwrap(), None);

@@ -114,6 +114,13 @@ async fn zendesk_refreshes_on_the_account_asking_for_expires_in_again() {
     let key = api.admin_key.clone();
     let answer = api.web(&key, &id, json!({"method": "GET", "path": ME_PATH})).await.expect(200);
     assert_eq!(answer["status"], 200, "the refreshed token works: {answer}");
+
+    // Zendesk revokes by access token: a connection holding a refresh token is revoked all the same.
+    api.admin(Method::DELETE, &format!("/api/v1/connections/{id}"), None).await.expect(204);
+    let revoke = sent_to_acme(&api, REVOKE_PATH);
+    let token = revoke.header("authorization").and_then(|a| a.strip_prefix("Bearer ")).expect("the token");
+    assert!(token.starts_with("mock-at-"), "the access token, not the refresh token");
+    assert!(api.mock.is_revoked(token));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
