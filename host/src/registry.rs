@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use keyway_store::{PluginRecord, Store};
+use keyway_store::{PluginRecord, PluginVersion, Store};
 
 use crate::builtin::{DECLARATIVE_WASM, STANDARD_OAUTH2_WASM, STANDARD_PLUGIN};
 use crate::egress::EgressClient;
@@ -92,11 +92,13 @@ impl PluginRegistry {
             catalog: RwLock::new(Catalog { entries: vec![builtin], refreshed: Instant::now() }),
             declarative,
         };
-        for record in registry.refresh_catalog().await? {
+        let installed = registry.refresh_catalog().await?;
+        tracing::info!(plugins = installed.len(), "loading the installed plugins");
+        for version in installed {
             // A plugin that no longer loads (say, after a host upgrade) must not stop the
             // host: its integrations fail with a clear error instead.
-            if let Err(e) = registry.load_record(record).await {
-                tracing::error!("an installed plugin failed to load: {e}");
+            if let Err(e) = registry.loaded_or_load(&version.hash).await {
+                tracing::error!(plugin = %format!("{}@{}", version.name, version.version), "an installed plugin failed to load: {e}");
             }
         }
         Ok(registry)
@@ -224,9 +226,10 @@ impl PluginRegistry {
         Ok(plugin)
     }
 
-    /// Re-reads the installed versions from the database; returns the records read.
-    async fn refresh_catalog(&self) -> Result<Vec<PluginRecord>, RegistryError> {
-        let records = self.store.list_plugins().await?;
+    /// Re-reads the installed versions from the database, without the components' bytes
+    /// (every replica does this every few seconds); returns the versions read.
+    async fn refresh_catalog(&self) -> Result<Vec<PluginVersion>, RegistryError> {
+        let records = self.store.list_plugin_versions().await?;
         let mut catalog = self.catalog.write().expect("registry lock");
         catalog.entries.retain(|e| e.builtin);
         catalog.entries.extend(records.iter().map(|r| CatalogEntry {

@@ -506,6 +506,15 @@ async fn check_plugins_are_content_addressed(store: Arc<dyn Store>) {
     store.put_plugin(&PluginRecord { name: "other".into(), created_at: 99, ..first.clone() }).await.unwrap();
     assert_eq!(store.get_plugin("h_big").await.unwrap().as_ref(), Some(&first));
     assert_eq!(store.list_plugins().await.unwrap(), vec![small.clone(), first.clone()]);
+    let versions: Vec<(String, String, String, i64)> = store
+        .list_plugin_versions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.hash, v.name, v.version, v.created_at))
+        .collect();
+    let expected = |r: &PluginRecord| (r.hash.clone(), r.name.clone(), r.version.clone(), r.created_at);
+    assert_eq!(versions, [expected(&small), expected(&first)], "the catalog listing, without bytes");
     assert_eq!(store.get_plugin("h_missing").await.unwrap(), None);
 
     store.delete_plugin("h_big").await.unwrap();

@@ -31,7 +31,9 @@ use std::sync::Arc;
 
 pub use error::StoreError;
 pub use id::new_id;
-pub use records::{ActionRecord, ApiKeyRecord, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord};
+pub use records::{
+    ActionRecord, ApiKeyRecord, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord, PluginVersion,
+};
 pub use store::Store;
 
 /// Opens the store that `url` names, creating the schema or bringing it up to date.

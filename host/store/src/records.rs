@@ -109,6 +109,19 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// An installed plugin version without its bytes: what a replica's catalog needs.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PluginVersion {
+    /// SHA-256 hex of the component.
+    pub hash: String,
+    /// The plugin's name, from its metadata.
+    pub name: String,
+    /// The plugin's version, from its metadata.
+    pub version: String,
+    /// When it was first stored, Unix seconds.
+    pub created_at: i64,
+}
+
 /// A plugin component, addressed by the hash of its bytes.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PluginRecord {

@@ -91,6 +91,8 @@ pub(crate) const PUT_PLUGIN: &str =
     concat!("INSERT INTO plugins (", plugin_columns!(), ") VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING");
 pub(crate) const SELECT_PLUGIN: &str = concat!("SELECT ", plugin_columns!(), " FROM plugins WHERE hash = $1");
 pub(crate) const LIST_PLUGINS: &str = concat!("SELECT ", plugin_columns!(), " FROM plugins ORDER BY created_at, hash");
+pub(crate) const LIST_PLUGIN_VERSIONS: &str =
+    "SELECT hash, name, version, created_at FROM plugins ORDER BY created_at, hash";
 pub(crate) const DELETE_PLUGIN: &str = "DELETE FROM plugins WHERE hash = $1";
 
 macro_rules! action_columns {
@@ -585,6 +587,14 @@ macro_rules! impl_store {
             async fn list_plugins(&self) -> Result<Vec<$crate::PluginRecord>, $crate::StoreError> {
                 use $crate::sql::*;
                 sqlx::query_as::<$db, $crate::PluginRecord>(LIST_PLUGINS)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::error::database_error)
+            }
+
+            async fn list_plugin_versions(&self) -> Result<Vec<$crate::PluginVersion>, $crate::StoreError> {
+                use $crate::sql::*;
+                sqlx::query_as::<$db, $crate::PluginVersion>(LIST_PLUGIN_VERSIONS)
                     .fetch_all(&self.pool)
                     .await
                     .map_err($crate::error::database_error)

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    ActionRecord, ApiKeyRecord, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord, StoreError,
+    ActionRecord, ApiKeyRecord, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord, PluginVersion,
+    StoreError,
 };
 
 /// Everything Keyway keeps. Both backends implement it with the same behaviour; the service holds an
@@ -84,8 +85,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn put_plugin(&self, r: &PluginRecord) -> Result<(), StoreError>;
     /// The plugin with this hash, if any.
     async fn get_plugin(&self, hash: &str) -> Result<Option<PluginRecord>, StoreError>;
-    /// Every plugin, bytes included (the host compiles them all at start), oldest first.
+    /// Every plugin, bytes included, oldest first.
     async fn list_plugins(&self) -> Result<Vec<PluginRecord>, StoreError>;
+    /// Every plugin without its bytes, oldest first: what replicas poll for their catalogs.
+    async fn list_plugin_versions(&self) -> Result<Vec<PluginVersion>, StoreError>;
     /// Deletes a plugin. [`StoreError::NotFound`] if it does not exist.
     async fn delete_plugin(&self, hash: &str) -> Result<(), StoreError>;
 
