@@ -17,6 +17,7 @@ both_backends!(
     an_action_over_its_call_cap_fails_cleanly,
     an_action_past_its_deadline_fails_cleanly,
     a_host_outside_the_allowlist_is_refused,
+    a_429_or_5xx_is_retried_within_bounds_and_a_post_is_not_retried_after_a_5xx,
 );
 
 /// `n` GET steps on the echo API, `s1` … `sn`.
@@ -111,4 +112,50 @@ async fn a_host_outside_the_allowlist_is_refused(backend: Backend) {
     assert!(message.contains("leak"), "names the step: {message}");
     assert!(message.contains("127.0.0.2"), "names the host: {message}");
     assert!(message.contains("refused") || message.contains("allow"), "{message}");
+}
+
+/// One step, `method` on the echo API.
+fn one(name: &str, method: &str) -> Value {
+    json!({"name": name, "steps": [{"name": "only", "method": method, "path": "/api/thing", "body": {"n": 1}}]})
+}
+
+async fn a_429_or_5xx_is_retried_within_bounds_and_a_post_is_not_retried_after_a_5xx(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    let (integration, connection) = connected(&api).await;
+    save(&api, &integration, one("get-it", "GET")).await.expect(201);
+    save(&api, &integration, one("post-it", "POST")).await.expect(201);
+    let sent = |api: &Api| api.mock.requests_to("/api/thing").len();
+
+    // A GET answered 503 is sent again, as soon as Retry-After allows.
+    api.mock.fail_next_api_requests(503, Some("0"), 1);
+    let outcome = run(&api, &connection, "get-it", json!({})).await.expect(200);
+    assert_eq!(statuses(&outcome), [json!(503), json!(200)]);
+    assert!(outcome["calls"][0]["note"].as_str().unwrap().starts_with("retrying in"), "{outcome}");
+    assert_eq!(sent(&api), 2);
+
+    // A 429 means the request was not processed: a POST is retried too.
+    api.mock.fail_next_api_requests(429, Some("0"), 1);
+    let outcome = run(&api, &connection, "post-it", json!({})).await.expect(200);
+    assert_eq!(statuses(&outcome), [json!(429), json!(200)]);
+    assert_eq!(sent(&api), 4);
+
+    // A POST answered 503 may have been carried out: it is not sent again.
+    api.mock.fail_next_api_requests(503, Some("0"), 1);
+    let (_, _, message) = run(&api, &connection, "post-it", json!({})).await.error(502);
+    assert!(message.contains("only") && message.contains("503"), "{message}");
+    assert_eq!(sent(&api), 5);
+
+    // Attempts are bounded: three 503s in a row end the run.
+    api.mock.fail_next_api_requests(503, Some("0"), 3);
+    let (_, _, message) = run(&api, &connection, "get-it", json!({})).await.error(502);
+    assert!(message.contains("503"), "{message}");
+    assert_eq!(sent(&api), 8, "three attempts, no more");
+
+    // A Retry-After longer than the host waits hands the 429 to the action at once.
+    api.mock.fail_next_api_requests(429, Some("3600"), 1);
+    let started = Instant::now();
+    let (_, _, message) = run(&api, &connection, "get-it", json!({})).await.error(502);
+    assert!(message.contains("429"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(5), "did not wait an hour");
+    assert_eq!(sent(&api), 9);
 }

@@ -184,6 +184,20 @@ impl MockProvider {
         });
     }
 
+    /// The next `count` requests to the protected API (`/api` and below, standard mode) are answered with
+    /// `status` (a 429 or 5xx, say) and, when given, `Retry-After: retry_after`, before any token check, as an
+    /// overloaded app would. They are recorded like any other, so a client's retries show up.
+    ///
+    /// # Panics
+    /// When `status` is not a valid HTTP status code (100..=999).
+    pub fn fail_next_api_requests(&self, status: u16, retry_after: Option<&str>, count: usize) {
+        let status = StatusCode::from_u16(status).unwrap_or_else(|_| panic!("{status} is not an HTTP status code"));
+        let mut store = lock(&self.shared);
+        for _ in 0..count {
+            store.api_failures.push_back((status, retry_after.map(str::to_owned)));
+        }
+    }
+
     /// Lets `after` more REST API requests through, then answers the next one with `429 Too Many Requests` and
     /// `Retry-After: 1`, once, as GitHub's secondary rate limit does. The 429'd request is recorded like any other,
     /// so a client that retries shows up as the same request twice. A later call replaces one not yet used.

@@ -34,6 +34,9 @@ pub(crate) struct Store {
     pub refresh_tokens: HashMap<String, RefreshToken>,
     /// Answers the token endpoint gives instead of processing the request, first in first out.
     pub token_overrides: VecDeque<TokenOverride>,
+    /// Failures the protected API answers instead of serving, first in first out: a status and an optional
+    /// `Retry-After` value.
+    pub api_failures: VecDeque<(StatusCode, Option<String>)>,
     /// What app modes remember beyond codes and tokens.
     pub app: crate::apps::AppData,
     next_grant: GrantId,
@@ -112,6 +115,7 @@ impl Store {
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             token_overrides: VecDeque::new(),
+            api_failures: VecDeque::new(),
             app: Default::default(),
             next_grant: 0,
         }

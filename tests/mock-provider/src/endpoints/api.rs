@@ -15,6 +15,9 @@ const USER_ID: &str = "mock-user";
 
 /// `GET /api/me`: who the token belongs to.
 pub(crate) async fn me(State(shared): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(failure) = overloaded(&shared).await {
+        return failure;
+    }
     match authorize_bearer(&shared, &uri, &headers) {
         Ok(_) => (StatusCode::OK, json_body(json!({ "id": USER_ID, "name": "Mock User" }).to_string())).into_response(),
         Err(refusal) => refusal.into_response(),
@@ -30,9 +33,8 @@ pub(crate) async fn echo(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let latency = lock(&shared).config.api_latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+    if let Some(failure) = overloaded(&shared).await {
+        return failure;
     }
     let scopes = match authorize_bearer(&shared, &uri, &headers) {
         Ok(scopes) => scopes,
@@ -68,6 +70,24 @@ pub(crate) async fn echo(
         };
     }
     (StatusCode::OK, json_body(echo.to_string())).into_response()
+}
+
+/// Waits the configured latency, then answers a queued failure (`MockProvider::fail_next_api_requests`) if
+/// there is one.
+async fn overloaded(shared: &Shared) -> Option<Response> {
+    let (latency, failure) = {
+        let mut store = lock(shared);
+        (store.config.api_latency, store.api_failures.pop_front())
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let (status, retry_after) = failure?;
+    let mut response = (status, json_body(json!({ "error": "temporarily_unavailable" }).to_string())).into_response();
+    if let Some(value) = retry_after.and_then(|v| axum::http::HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Some(response)
 }
 
 /// The scopes of the request's valid bearer token, or the 401 to answer.

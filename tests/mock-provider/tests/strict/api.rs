@@ -162,3 +162,17 @@ async fn a_zero_ttl_token_is_born_expired() {
     assert_eq!(tokens.json()["expires_in"], 0);
     assert_invalid_token(&h.get_api("/me", &tokens.field("access_token")).await);
 }
+
+#[tokio::test]
+async fn queued_failures_are_answered_first_and_recorded() {
+    let h = Harness::default().await;
+    let access = h.tokens().await.field("access_token");
+    h.mock.fail_next_api_requests(503, Some("2"), 2);
+    for _ in 0..2 {
+        let failed = h.get_api("/me", &access).await;
+        assert_eq!(failed.status, 503, "{}", failed.text);
+        assert_eq!(failed.header("retry-after"), Some("2"));
+    }
+    assert_eq!(h.get_api("/me", &access).await.status, 200, "then the API serves again");
+    assert_eq!(h.mock.requests_to("/api/me").len(), 3);
+}
