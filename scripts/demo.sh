@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: a full connection against the strict mock provider.
+# The main job on the embedded default: a full connection and a custom action against the strict mock provider.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
