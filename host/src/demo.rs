@@ -146,7 +146,7 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     let steps = action["definition"]["steps"].as_array().map(Vec::len).unwrap_or_default();
     step.ok(&format!(
         "`{}`: {steps} Web API calls, each templated from the input and earlier answers",
-        action["name"]
+        text(&action, "name")?
     ))?;
 
     step.begin("Run it through the connection: POST /api/v1/connections/{id}/actions/file-report")?;
