@@ -44,6 +44,12 @@ impl OutboundResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
+
+    /// `Retry-After` in its delay-seconds form. An HTTP-date is rare from APIs and token
+    /// endpoints and is treated as absent: the caller's backoff applies.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after")?.trim().parse::<u64>().ok().map(Duration::from_secs)
+    }
 }
 
 /// Why an outbound request was not sent or got no usable answer.
@@ -421,6 +427,18 @@ fn literal_ip(url: &Url) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_treats_a_date_as_absent() {
+        let with = |value: &str| OutboundResponse {
+            status: 429,
+            headers: vec![("retry-after".into(), value.into())],
+            body: Vec::new(),
+        };
+        assert_eq!(with(" 2 ").retry_after(), Some(Duration::from_secs(2)));
+        assert_eq!(with("Wed, 21 Oct 2015 07:28:00 GMT").retry_after(), None);
+        assert_eq!(OutboundResponse { status: 429, headers: Vec::new(), body: Vec::new() }.retry_after(), None);
+    }
 
     #[test]
     fn ip_ranges_match_their_members_only() {

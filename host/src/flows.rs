@@ -300,7 +300,7 @@ impl Flows {
         trace.push(entry);
         let response = response?;
         if response.status == 429 || response.status >= 500 {
-            return Err(FlowError::Unavailable { status: response.status, retry_after: retry_after(&response) });
+            return Err(FlowError::Unavailable { status: response.status, retry_after: response.retry_after() });
         }
 
         let (result, env) = self.engine.parse_token_response(plugin, env, ctx, grant, response.into()).await?;
@@ -572,12 +572,6 @@ fn resolve_api_url(base: &Url, path: &str) -> Result<Url, FlowError> {
     // Join onto the base's path, so a base of `https://x/v1` and a path `/users` give `/v1/users`.
     let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
     Url::parse(&joined).map_err(|e| FlowError::Config(format!("API path `{path}`: {e}")))
-}
-
-/// `Retry-After` in its delay-seconds form; an HTTP-date is rare from token endpoints and
-/// is treated as absent (the caller's backoff applies).
-fn retry_after(response: &OutboundResponse) -> Option<Duration> {
-    response.header("retry-after")?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn truncate_body(body: &[u8]) -> String {

@@ -131,6 +131,10 @@ impl Manifest {
                 if !value.is_object() && !value.is_boolean() {
                     return Err(format!("action `{}` {which} schema must be a JSON Schema object", a.name));
                 }
+                // Compiled now, so a bad schema is refused at install rather than blamed on
+                // some workflow's input at run time.
+                crate::actions::schema::check_schema(&value)
+                    .map_err(|e| format!("action `{}` {which} schema is {e}", a.name))?;
                 Ok(value)
             };
             actions.push(ActionSpec {
@@ -240,5 +244,33 @@ mod tests {
         let err = fill_placeholders("https://{tenant}.x.test", |_| None).unwrap_err();
         assert!(err.contains("{tenant}"), "{err}");
         assert!(fill_placeholders("https://{oops.x.test", |_| None).is_err());
+    }
+
+    fn with_action(input_schema: &str) -> metadata::Manifest {
+        metadata::Manifest {
+            name: "p".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            hosts: Vec::new(),
+            inputs: Vec::new(),
+            settings: Vec::new(),
+            callback: metadata::CallbackParams { code: "code".into(), state: "state".into() },
+            actions: vec![metadata::ActionSpec {
+                name: "go".into(),
+                description: String::new(),
+                input_schema: input_schema.into(),
+                output_schema: "true".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn action_schemas_are_compiled_at_load() {
+        let manifest = Manifest::from_wit(with_action(r#"{"type": "object"}"#)).unwrap();
+        assert_eq!(manifest.actions[0].input_schema, serde_json::json!({"type": "object"}));
+        let error = Manifest::from_wit(with_action(r#"{"type": "nonsense"}"#)).unwrap_err();
+        assert!(error.starts_with("action `go` input schema is not a valid JSON Schema"), "{error}");
+        let error = Manifest::from_wit(with_action("[1]")).unwrap_err();
+        assert!(error.contains("must be a JSON Schema object"), "{error}");
     }
 }

@@ -181,7 +181,7 @@ impl ActionSession {
             }
 
             if is_retryable(&call.method, response.status) && attempt < self.limits.max_attempts {
-                let wait = retry_delay(response.header("retry-after"), attempt);
+                let wait = retry_delay(response.retry_after(), attempt);
                 let fits = Instant::now() + wait < self.deadline;
                 if wait <= self.limits.max_retry_wait && fits {
                     self.record(summary(

@@ -91,7 +91,8 @@ impl Service {
             )));
         }
         let at = now();
-        let mut stored = ActionRecord {
+        // `update_action` keeps the stored `created_at`; this one is used only when inserting.
+        let stored = ActionRecord {
             integration_id: record.id.clone(),
             name: def.name.clone(),
             definition: definition.trim().to_string(),
@@ -99,11 +100,7 @@ impl Service {
             updated_at: at,
         };
         match self.store.update_action(&stored).await {
-            Ok(()) => {
-                if let Some(existing) = self.store.get_action(&record.id, name).await? {
-                    stored.created_at = existing.created_at;
-                }
-            }
+            Ok(()) => {}
             Err(keyway_store::StoreError::NotFound) => self.store.insert_action(&stored).await?,
             Err(e) => return Err(e.into()),
         }
