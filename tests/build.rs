@@ -26,6 +26,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("GUEST_PROBE", "guest_probe", "tests/guests"),
     ("GUEST_WRONG_WORLD", "guest_wrong_world", "tests/guests"),
     ("GUEST_TOKEN_HUNT", "guest_token_hunt", "tests/guests"),
+    ("GUEST_EXFIL", "guest_exfil", "tests/guests"),
 ];
 
 fn main() {

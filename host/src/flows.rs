@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use keyway_policy::text::{self as clip, clip_plugin_text};
 use oauth2::{CsrfToken, PkceCodeChallenge};
 use url::Url;
 
@@ -18,13 +19,16 @@ use crate::engine::bindings::auth_flow::{
 use crate::engine::bindings::types::{self as wit, AuthError, HookContext};
 use crate::engine::{CallEnv, CallError, LoadedPlugin, PluginEngine, fill_placeholders};
 use crate::integration::{AuthMethod, ClientAuth, IntegrationConfig};
+use crate::redact::Redactor;
 use crate::secret::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken, StateToken};
-use crate::trace::{Redactor, TraceEntry};
+use crate::trace::TraceEntry;
 
 /// Caps on what a plugin may hand back, so a hostile provider cannot bloat the store.
 const MAX_TOKEN_BYTES: usize = 64 << 10;
 const MAX_METADATA_ENTRIES: usize = 64;
 const MAX_METADATA_VALUE: usize = 4096;
+/// A provider's error code is a short word (`invalid_grant`).
+const MAX_PROVIDER_CODE: usize = 128;
 /// An `expires_in` beyond this is treated as this: ten years.
 const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
 
@@ -89,13 +93,18 @@ impl FlowError {
     }
 }
 
+/// A plugin's error, its text clipped: it reaches `last_error`, logs and API answers.
 impl From<AuthError> for FlowError {
     fn from(e: AuthError) -> Self {
+        let clip = clip_plugin_text;
         match e {
-            AuthError::Provider(p) => FlowError::Provider { code: p.code, description: p.description },
-            AuthError::InvalidResponse(m) => FlowError::InvalidResponse(m),
-            AuthError::InvalidConfig(m) => FlowError::Config(m),
-            AuthError::Transport(m) => FlowError::Egress(EgressError::Transport(m)),
+            AuthError::Provider(p) => FlowError::Provider {
+                code: clip::clip(&p.code, MAX_PROVIDER_CODE).into_owned(),
+                description: p.description.map(clip),
+            },
+            AuthError::InvalidResponse(m) => FlowError::InvalidResponse(clip(m)),
+            AuthError::InvalidConfig(m) => FlowError::Config(clip(m)),
+            AuthError::Transport(m) => FlowError::Egress(EgressError::Transport(clip(m))),
         }
     }
 }
@@ -145,6 +154,23 @@ impl ApiTarget {
     /// with, for masking.
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
+    }
+
+    /// Every secret a call to this target with `conn`'s current credentials carries, in each
+    /// spelling the placements derive from it: a token placed in HTTP Basic travels as
+    /// base64, and an API that echoes the header must not hand that form to action code.
+    pub fn redactor_for(&self, integration: &IntegrationConfig, conn: &ConnectionState) -> Redactor {
+        let mut redactor = self.redactor.clone();
+        conn.credentials.register(&mut redactor);
+        let values = TemplateValues { conn, integration };
+        for placement in &self.auth {
+            if let AuthPlacement::Basic((user, pass)) = placement
+                && let (Ok(user), Ok(pass)) = (values.fill(user), values.fill(pass))
+            {
+                crate::redact::add_basic_credentials(&mut redactor, &user, &pass);
+            }
+        }
+        redactor
     }
 }
 
@@ -201,7 +227,11 @@ impl Flows {
         let (result, env) = self.engine.authorize_url(plugin, env, hook_context(integration, conn), req).await?;
         let authorize_url = result?;
         let parsed = Url::parse(&authorize_url).map_err(|e| {
-            FlowError::Config(format!("plugin `{}` returned an invalid authorize URL: {e}", plugin.manifest.name))
+            FlowError::Config(format!(
+                "plugin `{}` returned an invalid authorize URL `{}`: {e}",
+                plugin.manifest.name,
+                clip::clip(&authorize_url, 256)
+            ))
         })?;
         env.allowlist.check(&parsed)?;
         self.egress.config().check_scheme(&parsed)?;
@@ -388,12 +418,25 @@ impl Flows {
         let env = self.env(plugin, integration, conn)?;
         let (base, env) = self.engine.api_base(plugin, env, ctx.clone()).await?;
         let base = base?;
-        let (auth, mut env) = self.engine.api_auth(plugin, env, ctx).await?;
+        let (auth, env) = self.engine.api_auth(plugin, env, ctx).await?;
         let auth = auth?;
+        let name = &plugin.manifest.name;
         let base = Url::parse(&base).map_err(|e| {
-            FlowError::Config(format!("plugin `{}` gave an invalid API base `{base}`: {e}", plugin.manifest.name))
+            FlowError::Config(format!("plugin `{name}` gave an invalid API base `{}`: {e}", clip::clip(&base, 256)))
         })?;
-        env.allowlist.allow(base.as_str()).map_err(FlowError::Config)?;
+        // The API base gets the connection's credentials, so it must already be inside the
+        // allowlist: a plugin (or a value it read from a token response) can point it at
+        // another host only if the manifest declared that host.
+        env.allowlist.check(&base).map_err(|e| {
+            let reason = match e {
+                EgressError::Denied(m) => m,
+                other => other.to_string(),
+            };
+            FlowError::Config(format!(
+                "plugin `{name}` gave an API base outside its allowlist: {}",
+                clip::clip(&reason, 512)
+            ))
+        })?;
         Ok(ApiTarget { base, auth, allowlist: env.allowlist, redactor: env.redactor })
     }
 
@@ -412,6 +455,8 @@ impl Flows {
         }
         let mut headers: Vec<(String, String)> =
             call.headers.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("authorization")).collect();
+        // The credentials may have changed since the target was made (a refresh).
+        let redactor = target.redactor_for(integration, conn);
         let values = TemplateValues { conn, integration };
         for placement in &target.auth {
             match placement {
@@ -434,10 +479,6 @@ impl Flows {
                 AuthPlacement::None => {}
             }
         }
-        // The credentials may have changed since the target was made (a refresh): mask the
-        // ones in use now as well.
-        let mut redactor = target.redactor.clone();
-        conn.credentials.register(&mut redactor);
         let request = OutboundRequest { method: call.method, url: url.to_string(), headers, body: call.body };
         let (response, entry) = self.egress.send(&target.allowlist, &request, &redactor).await;
         trace.push(entry);
@@ -459,28 +500,23 @@ impl Flows {
         }
         // Host templates name connection inputs, plus the integration's site, so a tenant
         // plugin can declare `{site_scheme}://{subdomain}.{site_host}`.
-        let mut vars = conn.inputs.clone();
+        let mut site_vars = Vec::new();
         if let Ok(site) = Url::parse(&integration.site) {
             let host = site.host_str().unwrap_or_default();
             let host = site.port().map_or(host.to_string(), |p| format!("{host}:{p}"));
-            vars.push(("site_host".into(), host));
-            vars.push(("site_scheme".into(), site.scheme().into()));
+            site_vars.push(("site_host", host));
+            site_vars.push(("site_scheme", site.scheme().to_string()));
         }
         let hosts = plugin
             .manifest
-            .hosts_for(&vars)
+            .hosts_for(&site_vars, &conn.inputs)
             .map_err(|e| FlowError::Config(format!("plugin `{}` host template: {e}", plugin.manifest.name)))?;
         for host in hosts {
             allowlist.allow(&host).map_err(|e| {
                 FlowError::Config(format!("plugin `{}` declares host `{host}`: {e}", plugin.manifest.name))
             })?;
         }
-        let mut redactor = Redactor::default();
-        if let Some(secret) = &integration.client_secret {
-            redactor.add(secret.secret());
-            crate::trace::add_basic_credentials(&mut redactor, &integration.client_id, secret.secret());
-        }
-        conn.credentials.register(&mut redactor);
+        let redactor = secrets_of(integration, conn);
         Ok(CallEnv {
             plugin: plugin.manifest.name.clone(),
             allowlist,
@@ -490,6 +526,18 @@ impl Flows {
             trace: Vec::new(),
         })
     }
+}
+
+/// The integration's and the connection's secrets, in every spelling the host derives from
+/// them (the client credentials' Basic pair included).
+pub fn secrets_of(integration: &IntegrationConfig, conn: &ConnectionState) -> Redactor {
+    let mut redactor = Redactor::default();
+    if let Some(secret) = &integration.client_secret {
+        redactor.add(secret.secret());
+        crate::redact::add_basic_credentials(&mut redactor, &integration.client_id, secret.secret());
+    }
+    conn.credentials.register(&mut redactor);
+    redactor
 }
 
 fn merge(mut base: Redactor, extra: &Redactor) -> Redactor {

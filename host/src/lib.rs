@@ -27,6 +27,8 @@ pub mod engine;
 pub mod flows;
 pub mod integration;
 pub mod keys;
+pub mod logging;
+pub mod redact;
 pub mod registry;
 pub mod secret;
 pub mod serve;

@@ -24,15 +24,9 @@ enum Command {
     Client(keyway::cli::Command),
 }
 
-/// `KEYWAY_LOG` (default `keyway=info,warn`), with the Wasm compiler's crates capped at
-/// `info`: at `trace` they write gigabytes per compiled plugin, and they only ever see Wasm
-/// code, never requests or secrets.
+/// `KEYWAY_LOG`, or the default.
 fn log_filter() -> EnvFilter {
-    let mut filter = EnvFilter::try_from_env("KEYWAY_LOG").unwrap_or_else(|_| EnvFilter::new("keyway=info,warn"));
-    for noisy in ["cranelift_codegen", "cranelift_frontend", "wasmtime_internal_cranelift", "regalloc2"] {
-        filter = filter.add_directive(format!("{noisy}=info").parse().expect("a valid directive"));
-    }
-    filter
+    keyway::logging::filter(&std::env::var("KEYWAY_LOG").unwrap_or_else(|_| keyway::logging::DEFAULT_DIRECTIVES.into()))
 }
 
 fn main() -> ExitCode {

@@ -4,9 +4,11 @@
 mod actions;
 mod api;
 mod apps;
+mod boundary;
 mod cli;
 mod demo;
 mod loading;
+mod log_audit;
 mod plugin_cli;
 mod registry;
 mod sandbox;

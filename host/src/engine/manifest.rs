@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use keyway_policy::template::{Position, TemplateError, Value, check_input, fill_url, placeholders};
+
 use crate::engine::bindings::metadata;
 
 /// A per-connection input the plugin needs.
@@ -83,8 +85,16 @@ impl Manifest {
             return Err("`version` is empty; set it (the SDK uses the crate version)".into());
         }
         for host in &m.hosts {
-            let probe = fill_placeholders(host, |_| Some("x".to_string()))
-                .map_err(|e| format!("`hosts` entry `{host}`: {e}"))?;
+            let found = placeholders(host).map_err(|e| format!("`hosts` entry `{host}`: {e}"))?;
+            if let Some((name, _)) = found.iter().find(|(n, p)| *p == Position::Scheme && !RESERVED_VARS.contains(n)) {
+                return Err(format!(
+                    "`hosts` entry `{host}`: `{{{name}}}` stands in the scheme; only `{{site_scheme}}` may, so a connection input cannot choose http"
+                ));
+            }
+            let probe = fill_url(host, |name| {
+                Some(if name == "site_scheme" { Value::Trusted("https") } else { Value::Input("x") })
+            })
+            .map_err(|e| format!("`hosts` entry `{host}`: {e}"))?;
             let url = url::Url::parse(&probe).map_err(|e| {
                 format!("`hosts` entry `{host}` is not an absolute URL ({e}); write e.g. `https://{{subdomain}}.example.com`")
             })?;
@@ -162,12 +172,25 @@ impl Manifest {
         })
     }
 
-    /// The manifest's hosts with `vars` (connection inputs and the site's variables) filled in.
-    pub fn hosts_for(&self, vars: &[(String, String)]) -> Result<Vec<String>, String> {
-        self.hosts
-            .iter()
-            .map(|h| fill_placeholders(h, |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())))
-            .collect()
+    /// The manifest's hosts filled in: `site` holds the host's own values (`site_scheme`,
+    /// `site_host`), `inputs` the connection's. An input must fit where the template puts it
+    /// (one DNS label in the host, one segment in the path), and the filled URL must keep the
+    /// template's host, so no input can point the allowlist somewhere else. A host that names
+    /// an optional input the connection left out is not allowed at all.
+    pub fn hosts_for(&self, site: &[(&str, String)], inputs: &[(String, String)]) -> Result<Vec<String>, String> {
+        let mut hosts = Vec::with_capacity(self.hosts.len());
+        for template in &self.hosts {
+            let filled = fill_url(template, |name| match site.iter().find(|(k, _)| *k == name) {
+                Some((_, v)) => Some(Value::Trusted(v)),
+                None => inputs.iter().find(|(k, _)| k == name).map(|(_, v)| Value::Input(v)),
+            });
+            match filled {
+                Ok(host) => hosts.push(host),
+                Err(TemplateError::Missing(_)) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(hosts)
     }
 
     /// Checks connection inputs against the declared specs: required ones present, patterns
@@ -189,6 +212,15 @@ impl Manifest {
                         format!("inputs.{name}"),
                         format!("`{value}` is not a valid {}: it must match `{pattern}`", spec.label),
                     ));
+                }
+            }
+        }
+        // An input that a host template places in a URL must fit its place there; say so
+        // when the connection is created rather than at its first request.
+        for template in &self.hosts {
+            for (name, position) in placeholders(template).expect("validated at load") {
+                if let Some((_, value)) = inputs.iter().find(|(k, _)| k == name) {
+                    check_input(position, value).map_err(|reason| (format!("inputs.{name}"), reason))?;
                 }
             }
         }

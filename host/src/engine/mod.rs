@@ -402,7 +402,8 @@ impl PluginEngine {
         if let Some(wasmtime::Trap::Interrupt) = err.downcast_ref::<wasmtime::Trap>() {
             return CallError::CpuBudget { plugin, hook, budget: self.limits.cpu_budget };
         }
-        CallError::Trap { plugin, hook, message: format!("{err:#}") }
+        // A guest's panic message is its own text, of any length.
+        CallError::Trap { plugin, hook, message: keyway_policy::text::clip_plugin_text(format!("{err:#}")) }
     }
 }
 

@@ -71,7 +71,8 @@ impl ApiError {
             ServiceError::Internal(_) => "internal error; the server log has the details".into(),
             other => other.to_string(),
         };
-        ErrorDetail { code, message, field }
+        // The last line of defence: a message may quote a plugin or a provider.
+        ErrorDetail { code, message: keyway_policy::text::clip_message(message), field }
     }
 }
 

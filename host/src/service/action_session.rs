@@ -53,8 +53,7 @@ impl ActionSession {
         limits: ActionLimits,
     ) -> Self {
         let deadline = Instant::now() + limits.deadline;
-        let mut secrets = target.redactor().clone();
-        state.credentials.register(&mut secrets);
+        let secrets = target.redactor_for(&integration, &state);
         Self {
             service,
             connection_id,
@@ -168,7 +167,8 @@ impl ActionSession {
                 };
                 match fresh {
                     Ok(fresh) => {
-                        fresh.credentials.register(&mut self.secrets.lock().expect("session secrets"));
+                        let fresh_secrets = self.target.redactor_for(&self.integration, &fresh);
+                        self.secrets.lock().expect("session secrets").absorb(&fresh_secrets);
                         *self.state.lock().await = fresh;
                         continue;
                     }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use keyway_declarative::Definition;
+use keyway_policy::text::clip_plugin_text;
 use keyway_store::{ActionRecord, IntegrationRecord};
 use serde_json::Value;
 
@@ -231,12 +232,16 @@ impl Service {
             Err(e) => return Err(ServiceError::Upstream(scrub(&e.to_string()))),
             Ok((Err(e), _)) => {
                 return Err(match e {
-                    ActionError::InvalidInput(m) => ServiceError::BadRequest(format!("action `{name}`: {}", scrub(&m))),
-                    ActionError::Upstream(m) => ServiceError::Upstream(format!("action `{name}`: {}", scrub(&m))),
+                    ActionError::InvalidInput(m) => {
+                        ServiceError::BadRequest(format!("action `{name}`: {}", scrub(&clip_plugin_text(m))))
+                    }
+                    ActionError::Upstream(m) => {
+                        ServiceError::Upstream(format!("action `{name}`: {}", scrub(&clip_plugin_text(m))))
+                    }
                     ActionError::Plugin(m) => ServiceError::Upstream(format!(
                         "action `{name}` failed inside plugin `{}`: {}",
                         action.runner.manifest.name,
-                        scrub(&m)
+                        scrub(&clip_plugin_text(m))
                     )),
                 });
             }

@@ -17,7 +17,7 @@ use crate::flows::{ApiCall, FlowError, PendingAuthorization};
 use crate::integration::{AuthMethod, FieldError, IntegrationConfig};
 use crate::keys::Principal;
 use crate::secret::{AccessToken, Password, PkceVerifier, RefreshToken, StateToken};
-use crate::trace::Redactor;
+use keyway_policy::text::clip_message;
 
 /// The sealed form of a connection's credentials.
 #[derive(Serialize, Deserialize)]
@@ -156,8 +156,11 @@ impl Service {
             self.store.insert_connection(&record).await?;
             return Ok(ConnectionCreated { id, status: record.status, authorize_url: None });
         }
+        // The plugin formats the authorize URL before anything is stored: a hook that fails
+        // leaves no `pending` connection behind, only the error for the caller.
+        let pending = self.begin_authorization(&record, &integration, &plugin).await?;
         self.store.insert_connection(&record).await?;
-        let authorize_url = self.start_authorization(&record, &integration, &plugin).await?;
+        let authorize_url = self.save_pending(&record, pending).await?;
         Ok(ConnectionCreated { id, status: record.status, authorize_url: Some(authorize_url) })
     }
 
@@ -173,23 +176,33 @@ impl Service {
             ));
         }
         let plugin = self.plugin_for(&integration).await?;
+        let pending = self.begin_authorization(&record, &integration, &plugin).await?;
         if matches!(record.status.as_str(), "failed" | "needs_reauth") {
             record.status = "pending".into();
             record.updated_at = now();
             self.store.update_connection(&record).await?;
         }
-        let authorize_url = self.start_authorization(&record, &integration, &plugin).await?;
+        let authorize_url = self.save_pending(&record, pending).await?;
         Ok(ConnectionCreated { id: record.id, status: record.status, authorize_url: Some(authorize_url) })
     }
 
-    async fn start_authorization(
+    /// Mints `state` and PKCE and has the plugin format the authorize URL; stores nothing.
+    async fn begin_authorization(
         &self,
         record: &ConnectionRecord,
         integration: &IntegrationConfig,
         plugin: &LoadedPlugin,
-    ) -> Result<String, ServiceError> {
+    ) -> Result<PendingAuthorization, ServiceError> {
         let state = self.connection_state(record)?;
-        let pending = self.flows.begin(plugin, integration, &state).await?;
+        Ok(self.flows.begin(plugin, integration, &state).await?)
+    }
+
+    /// Keeps a begun authorization until its callback; returns where to send the browser.
+    async fn save_pending(
+        &self,
+        record: &ConnectionRecord,
+        pending: PendingAuthorization,
+    ) -> Result<String, ServiceError> {
         let hash = state_hash(pending.state.secret());
         // Rounded up: the store keeps whole seconds, and a state must live at least its TTL.
         let expires_at = pending
@@ -313,6 +326,7 @@ impl Service {
     /// Records a failed authorization. A connection that already works (a declined or stale
     /// reconnect) keeps working: only its `last_error` says what happened.
     async fn fail(&self, record: &mut ConnectionRecord, message: String) {
+        let message = clip_message(message);
         if record.credentials_sealed.is_some() && record.status == "active" {
             record.last_error = Some(format!("reconnecting failed: {message}"));
         } else {
@@ -388,8 +402,11 @@ impl Service {
             state = self.connection_state(&record)?;
             response = self.flows.api_request(&plugin, &integration, &state, call, &mut trace).await;
         }
-        let response =
-            response.map_err(|e| ServiceError::Upstream(self.scrub(&integration, &state, &e.to_string())))?;
+        let response = response.map_err(|e| match e {
+            // The integration or its plugin is set up wrong: not the app's failure.
+            FlowError::Config(m) => ServiceError::BadRequest(self.scrub(&integration, &state, &m)),
+            other => ServiceError::Upstream(self.scrub(&integration, &state, &other.to_string())),
+        })?;
         let headers: BTreeMap<String, String> = response.headers.iter().cloned().collect();
         let is_json = response.header("content-type").is_some_and(|c| c.contains("json"));
         let body = if is_json {
@@ -488,14 +505,10 @@ impl Service {
         Ok(())
     }
 
-    /// Masks every secret of the integration and connection in an error message.
+    /// Masks every secret of the integration and connection in an error message, and clips
+    /// it: the message may quote a plugin or a provider at any length.
     pub(super) fn scrub(&self, integration: &IntegrationConfig, state: &ConnectionState, message: &str) -> String {
-        let mut redactor = Redactor::default();
-        if let Some(secret) = &integration.client_secret {
-            redactor.add(secret.secret());
-        }
-        state.credentials.register(&mut redactor);
-        redactor.scrub(message)
+        clip_message(crate::flows::secrets_of(integration, state).scrub(message))
     }
 }
 

@@ -1,0 +1,181 @@
+//! Masking secrets in text.
+//!
+//! Two layers: fields and headers with sensitive names are masked wherever they appear, and
+//! every secret value the host knows of (client secret, tokens, codes, verifiers) is scrubbed
+//! from the text in every spelling the host itself derives from it (form and percent
+//! encoding, the base64 of a Basic pair), whatever the plugin called the field.
+//!
+//! Scrubbing is defence in depth, not the boundary: a plugin that decodes, reverses or
+//! re-encodes a value can defeat any matcher. What keeps credentials in is the egress
+//! allowlist, checked before a credential goes anywhere (see `flows` and `egress`).
+
+use base64::Engine as _;
+
+const MASK: &str = "[redacted]";
+
+/// Field and header names whose values are always masked.
+fn is_sensitive_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    const EXACT: &[&str] = &[
+        "code",
+        "auth_code",
+        "code_verifier",
+        "token",
+        "state",
+        "assertion",
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "spapi_oauth_code",
+    ];
+    EXACT.contains(&name.as_str())
+        || ["secret", "password", "token", "api_key", "api-key", "signature"].iter().any(|part| name.contains(part))
+            && !matches!(name.as_str(), "token_type" | "token_type_hint")
+}
+
+/// Knows the secret values of one flow, and masks them in any text.
+#[derive(Default, Clone)]
+pub struct Redactor {
+    values: Vec<String>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} values)", self.values.len())
+    }
+}
+
+impl Redactor {
+    /// Adds a secret value, with the spellings the host itself gives it on the wire: form
+    /// encoding (bodies, query strings) and percent encoding (`%20` for a space, as in a
+    /// path). Values under 4 characters are ignored: masking them would mangle ordinary text.
+    pub fn add(&mut self, value: &str) {
+        if value.len() < 4 {
+            return;
+        }
+        let form: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let percent = form.replace('+', "%20");
+        for v in [value.to_string(), form, percent] {
+            if !self.values.contains(&v) {
+                self.values.push(v);
+            }
+        }
+        // Longest first, so a secret that contains another is masked whole.
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// Takes in another redactor's values.
+    pub fn absorb(&mut self, other: &Redactor) {
+        for v in &other.values {
+            if !self.values.contains(v) {
+                self.values.push(v.clone());
+            }
+        }
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// `text` with every known secret value masked.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for value in &self.values {
+            out = out.replace(value, MASK);
+        }
+        out
+    }
+
+    pub(crate) fn header_value(&self, name: &str, value: &str) -> String {
+        if is_sensitive_name(name) {
+            // Keep the scheme word (`Basic`, `Bearer`): it is what authors need to check.
+            match value.split_once(' ') {
+                Some((scheme, _)) if !scheme.is_empty() => format!("{scheme} {MASK}"),
+                _ => MASK.to_string(),
+            }
+        } else {
+            self.scrub(value)
+        }
+    }
+
+    fn pairs(&self, pairs: impl Iterator<Item = (String, String)>) -> String {
+        let masked: Vec<(String, String)> = pairs
+            .map(|(k, v)| {
+                let v = if is_sensitive_name(&k) { MASK.to_string() } else { v };
+                (k, v)
+            })
+            .collect();
+        let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(masked).finish();
+        // Masks read better unencoded.
+        self.scrub(&encoded).replace("%5Bredacted%5D", MASK)
+    }
+
+    pub(crate) fn url(&self, url: &str) -> String {
+        match url::Url::parse(url) {
+            Ok(mut parsed) if parsed.query().is_some() => {
+                let query = self.pairs(parsed.query_pairs().into_owned());
+                parsed.set_query(None);
+                format!("{parsed}?{query}")
+            }
+            _ => self.scrub(url),
+        }
+    }
+
+    fn json(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if is_sensitive_name(k) && !v.is_object() && !v.is_array() {
+                        *v = serde_json::Value::String(MASK.into());
+                    } else {
+                        self.json(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
+            _ => {}
+        }
+    }
+
+    /// A body as readable, redacted text: JSON and forms field by field, anything else
+    /// scrubbed and truncated.
+    pub fn body(&self, body: &[u8]) -> String {
+        if body.is_empty() {
+            return String::new();
+        }
+        if let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(body) {
+            self.json(&mut json);
+            return self.scrub(&json.to_string());
+        }
+        let text = String::from_utf8_lossy(body);
+        if text.contains('=') && !text.contains(char::is_whitespace) {
+            return self.pairs(form_urlencoded::parse(body).into_owned());
+        }
+        truncate(&self.scrub(&text), 300)
+    }
+}
+
+/// `text` cut to `max` bytes on a character boundary, saying how long it was.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
+/// Adds the Basic credential spellings of `user:pass` to `redactor`: the pair as the host
+/// encodes it (`base64(user:pass)`), and as RFC 6749 §2.3.1 does for client credentials
+/// (each half form-encoded first), so an echoed header is masked too.
+pub fn add_basic_credentials(redactor: &mut Redactor, user: &str, pass: &str) {
+    for (u, p) in [
+        (user.to_string(), pass.to_string()),
+        (
+            form_urlencoded::byte_serialize(user.as_bytes()).collect(),
+            form_urlencoded::byte_serialize(pass.as_bytes()).collect(),
+        ),
+    ] {
+        redactor.add(&base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")));
+    }
+}
