@@ -126,12 +126,31 @@ pub fn check_site(site: &str) -> Result<String, FieldError> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(FieldError::new("site", "the site must be an http(s) URL such as `https://yourapp.com`"));
     }
+    let origin = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
+        + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    // `https://yourapp.com@evil.example` reads as yourapp.com but goes to evil.example, with the
+    // rest as a user name: refuse it, and say where it really goes.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(FieldError::new(
+            "site",
+            format!(
+                "`{site}` goes to `{}`, with what precedes `@` as a user name and password; enter just the URL up to the domain: `{origin}`",
+                url.host_str().unwrap_or_default()
+            ),
+        ));
+    }
     if url.path() != "/" || url.query().is_some() {
-        let origin = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
-            + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
         return Err(FieldError::new(
             "site",
             format!("enter just the URL up to the domain: `{origin}`, and put `{}` in the token path", url.path()),
+        ));
+    }
+    // The paths are appended to the site as text, so a `#` would turn them into a fragment that
+    // is never sent.
+    if url.fragment().is_some() {
+        return Err(FieldError::new(
+            "site",
+            format!("enter just the URL up to the domain: `{origin}`, without the `#` part"),
         ));
     }
     Ok(trimmed)
@@ -189,8 +208,93 @@ pub fn check_path(field: &str, path: &str, site: &str, example: &str) -> Result<
     if path.is_empty() {
         return Err(FieldError::new(field, format!("enter the path on the site, e.g. `{example}`")));
     }
-    if !path.starts_with('/') {
-        return Ok(format!("/{path}"));
+    let path = if path.starts_with('/') { path.to_string() } else { format!("/{path}") };
+    if names_a_host(&path) {
+        let fixed = format!("/{}", path.trim_start_matches(['/', '\\', '\t', '\n', '\r']));
+        return Err(FieldError::new(
+            field,
+            format!("start the path with a single `/`: use `{fixed}`, not `{path}`, which URL parsers read as a host"),
+        ));
     }
-    Ok(path.to_string())
+    Ok(path)
+}
+
+/// Whether URL parsers (WHATWG, so `url::Url::join` and browsers) read `path`, which starts
+/// with `/`, as a scheme-relative reference to another host: `//host/...`, also spelled `/\host`,
+/// since `\` is `/` in http(s) URLs, and with tabs or newlines in between, which parsers drop.
+fn names_a_host(path: &str) -> bool {
+    let mut significant = path.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r'));
+    significant.next();
+    matches!(significant.next(), Some('/' | '\\'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form<'a>(site: &'a str, token_path: &'a str) -> IntegrationForm<'a> {
+        IntegrationForm {
+            name: "yourapp",
+            oauth2: true,
+            client_id: "id",
+            client_secret: Some("secret"),
+            site,
+            authorization_url: "https://yourapp.com/login/oauth/authorize",
+            token_path,
+            revoke_path: None,
+            scopes: &[],
+            issuer: None,
+            settings_is_object: true,
+        }
+    }
+
+    #[test]
+    fn a_valid_form_is_normalised() {
+        let scopes = scopes_from_lines("read:user\n\n  repo \n");
+        let valid = validate_form(&IntegrationForm {
+            revoke_path: Some(" oauth/revoke "),
+            scopes: &scopes,
+            ..form(" https://yourapp.com/ ", "login/oauth/access_token")
+        })
+        .unwrap();
+        assert_eq!(
+            valid,
+            ValidForm {
+                scopes: vec!["read:user".into(), "repo".into()],
+                site: "https://yourapp.com".into(),
+                token_path: "/login/oauth/access_token".into(),
+                revoke_path: Some("/oauth/revoke".into()),
+            }
+        );
+    }
+
+    // Found by the `integration` fuzz target: the site's host is not the one it reads as.
+    #[test]
+    fn a_site_with_a_user_name_is_refused_saying_where_it_goes() {
+        let err = validate_form(&form("https://yourapp.com@evil.example", "/token")).unwrap_err();
+        assert_eq!(err.field, "site");
+        assert!(err.message.contains("goes to `evil.example`"), "{}", err.message);
+        assert!(err.message.contains("`https://evil.example`"), "{}", err.message);
+        assert_eq!(check_site("https://user:pw@yourapp.com").unwrap_err().field, "site");
+    }
+
+    // Found by the `integration` fuzz target: the paths appended to it became a fragment.
+    #[test]
+    fn a_site_with_a_fragment_is_refused() {
+        let err = check_site("https://yourapp.com#frag").unwrap_err();
+        assert!(err.message.contains("`https://yourapp.com`, without the `#` part"), "{}", err.message);
+        assert!(check_site("https://yourapp.com/#").is_err());
+    }
+
+    // Found by the `integration` fuzz target: `Url::join` sends `//x` to the host `x`.
+    #[test]
+    fn a_path_that_urls_read_as_a_host_is_refused() {
+        for path in ["//x/token", "/\\x/token", "\\x/token", "/\t/x/token", "///token"] {
+            let err = check_path("token_path", path, "https://yourapp.com", "/token").unwrap_err();
+            assert!(err.message.contains("start the path with a single `/`"), "{path:?}: {}", err.message);
+        }
+        let err = check_path("revoke_path", "//x/revoke", "https://yourapp.com", "/r").unwrap_err();
+        assert!(err.message.contains("use `/x/revoke`"), "{}", err.message);
+        assert_eq!(check_path("token_path", "/a//b", "https://yourapp.com", "/t").unwrap(), "/a//b");
+    }
 }
