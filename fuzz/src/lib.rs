@@ -205,7 +205,8 @@ pub fn declarative_template(data: &[u8]) {
 /// so mutations of one field are judged alone.
 ///
 /// Invariants: no panic; when the form is accepted, the site is an http(s) URL with a host and
-/// nothing else (no path, query, fragment or credentials), and the token and revoke paths start
+/// nothing else (no path, query, fragment, credentials or control characters), the
+/// authorization URL has no control characters, and the token and revoke paths start
 /// with `/`, have no scheme or host, and, joined to the site the way the SDK or `Url::join`
 /// does it, still point at the site's host.
 pub fn integration(data: &[u8]) {
@@ -242,6 +243,11 @@ pub fn integration(data: &[u8]) {
     assert_eq!(site.query(), None, "accepted site {:?} has a query", valid.site);
     assert_eq!(site.fragment(), None, "accepted site {:?} has a fragment", valid.site);
     assert!(site.username().is_empty() && site.password().is_none(), "accepted site {:?} has credentials", valid.site);
+    // The parser drops some control characters, so an accepted URL with one is not what was checked.
+    assert!(!valid.site.contains(char::is_control), "accepted site {:?}", valid.site);
+    if form.oauth2 {
+        assert!(!form.authorization_url.contains(char::is_control), "accepted {:?}", form.authorization_url);
+    }
     if !form.oauth2 {
         return;
     }

@@ -117,6 +117,17 @@ pub fn validate_form(form: &IntegrationForm<'_>) -> Result<ValidForm, FieldError
 /// trailing `/`.
 pub fn check_site(site: &str) -> Result<String, FieldError> {
     let trimmed = site.trim().trim_end_matches('/').to_string();
+    // URL parsers drop some control characters (trailing ones, tabs, newlines), so a site with
+    // one would pass here and then fail, or change, when a path is appended to it.
+    if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
+        return Err(FieldError::new(
+            "site",
+            format!(
+                "the site has a control character (U+{:04X}) in it; enter just the URL up to the domain, e.g. `https://yourapp.com`",
+                u32::from(c)
+            ),
+        ));
+    }
     let url = Url::parse(&trimmed).map_err(|_| {
         FieldError::new(
             "site",
@@ -158,6 +169,16 @@ pub fn check_site(site: &str) -> Result<String, FieldError> {
 
 /// The authorization URL: an absolute http(s) URL with a host.
 pub fn check_authorization_url(authorization_url: &str) -> Result<(), FieldError> {
+    // Like the site's: the parser would drop a trailing one, but the browser's redirect keeps it.
+    if let Some(c) = authorization_url.chars().find(|c| c.is_control()) {
+        return Err(FieldError::new(
+            "authorization_url",
+            format!(
+                "the authorization URL has a control character (U+{:04X}) in it; enter the URL as the app documents it, e.g. `https://yourapp.com/login/oauth/authorize`",
+                u32::from(c)
+            ),
+        ));
+    }
     let auth = Url::parse(authorization_url).map_err(|_| {
         FieldError::new(
             "authorization_url",
@@ -284,6 +305,19 @@ mod tests {
         let err = check_site("https://yourapp.com#frag").unwrap_err();
         assert!(err.message.contains("`https://yourapp.com`, without the `#` part"), "{}", err.message);
         assert!(check_site("https://yourapp.com/#").is_err());
+    }
+
+    // Found by the `integration` fuzz target: `https://a.ci\x01` parsed (the parser trims the
+    // control character) but the site kept it, so no token URL built from it parsed.
+    #[test]
+    fn a_site_with_a_control_character_is_refused() {
+        for site in ["https://a.ci\u{1}\0", "https://yourapp\t.com", "https://yourapp.com\u{7f}/"] {
+            let err = check_site(site).unwrap_err();
+            assert!(err.message.contains("control character"), "{site:?}: {}", err.message);
+        }
+        assert_eq!(check_site(" https://yourapp.com/\n").unwrap(), "https://yourapp.com");
+        let err = check_authorization_url("https://yourapp.com/authorize\u{1}").unwrap_err();
+        assert!(err.message.contains("control character (U+0001)"), "{}", err.message);
     }
 
     // Found by the `integration` fuzz target: `Url::join` sends `//x` to the host `x`.
