@@ -29,3 +29,18 @@ ensure_postgres() {
   echo "       KEYWAY_TEST_DATABASE_URL at a server the tests may create databases on." >&2
   if [ "${CI:-}" = true ]; then exit 1; fi
 }
+
+# The fuzz stage runs the cargo-fuzz targets in fuzz/ for a few seconds each. In CI a failed
+# install fails the run; elsewhere the caller skips the fuzz runs, saying why.
+ensure_cargo_fuzz() {
+  if command -v cargo-fuzz >/dev/null; then
+    return 0
+  fi
+  echo "setup: installing cargo-fuzz (the fuzz targets in fuzz/ run with it)" >&2
+  if cargo install cargo-fuzz --locked; then
+    return 0
+  fi
+  echo "setup: could not install cargo-fuzz. Install it with 'cargo install cargo-fuzz --locked' and run again." >&2
+  if [ "${CI:-}" = true ]; then exit 1; fi
+  return 1
+}

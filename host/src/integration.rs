@@ -1,8 +1,12 @@
 //! An integration as the admin registers it: the help article's form, validated with
 //! messages that say what to enter instead.
+//!
+//! The validation itself is pure and lives in [`keyway_policy::integration`], where the
+//! `integration` fuzz target drives it; this module holds the config and applies the result.
 
+pub use keyway_policy::integration::{FieldError, scopes_from_lines};
+use keyway_policy::integration::{IntegrationForm, ValidForm, validate_form};
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use crate::secret::ClientSecret;
 
@@ -30,23 +34,6 @@ pub enum ClientAuth {
     Post,
     /// Both (the article's "use body authentication").
     BasicAndPost,
-}
-
-/// A field that failed validation, and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    /// The offending field, as the API names it.
-    pub field: String,
-    /// What is wrong and what to enter instead.
-    pub message: String,
-}
-
-impl FieldError {
-    /// A new error on `field`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
-    }
 }
 
 /// An integration: one app registered by an admin.
@@ -82,11 +69,6 @@ pub struct IntegrationConfig {
     pub settings: serde_json::Value,
 }
 
-/// Splits the article's "one scope per line" text, ignoring empty lines.
-pub fn scopes_from_lines(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
-}
-
 impl IntegrationConfig {
     /// A standard-oauth2 integration with the given URLs; the rest default as in the article.
     pub fn oauth2(
@@ -116,117 +98,28 @@ impl IntegrationConfig {
     }
 
     /// Checks every field and normalises what is harmless (a trailing slash on `site`,
-    /// blank scope lines). The first problem found is returned, naming its field.
+    /// blank scope lines). The first problem found is returned, naming its field, and the
+    /// config is left as it was.
     pub fn validate(&mut self) -> Result<(), FieldError> {
-        if self.name.trim().is_empty() {
-            return Err(FieldError::new("name", "give the integration a name; users see it in the list"));
-        }
-        self.scopes = self.scopes.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-        if !self.settings.is_object() {
-            return Err(FieldError::new("settings", "settings must be a JSON object, e.g. {}"));
-        }
-        if self.auth_method != AuthMethod::Oauth2 {
-            // Basic and token integrations need only a site to call.
-            return self.validate_site();
-        }
-        if self.client_id.trim().is_empty() {
-            return Err(FieldError::new(
-                "client_id",
-                "enter the Client ID the app issued when you registered Keyway as an OAuth app",
-            ));
-        }
-        if self.client_secret.as_ref().is_none_or(|s| s.secret().is_empty()) {
-            return Err(FieldError::new(
-                "client_secret",
-                "an oauth2 integration needs the Client Secret the app issued with the Client ID",
-            ));
-        }
-        self.validate_site()?;
-        let auth = Url::parse(&self.authorization_url).map_err(|_| {
-            FieldError::new(
-                "authorization_url",
-                format!(
-                    "enter the full URL where the app accepts authorization requests, e.g. `https://yourapp.com/login/oauth/authorize`, not `{}`",
-                    self.authorization_url
-                ),
-            )
+        let ValidForm { scopes, site, token_path, revoke_path } = validate_form(&IntegrationForm {
+            name: &self.name,
+            oauth2: self.auth_method == AuthMethod::Oauth2,
+            client_id: &self.client_id,
+            client_secret: self.client_secret.as_ref().map(ClientSecret::secret),
+            site: &self.site,
+            authorization_url: &self.authorization_url,
+            token_path: &self.token_path,
+            revoke_path: self.revoke_path.as_deref(),
+            scopes: &self.scopes,
+            issuer: self.issuer.as_deref(),
+            settings_is_object: self.settings.is_object(),
         })?;
-        if !matches!(auth.scheme(), "http" | "https") || auth.host_str().is_none() {
-            return Err(FieldError::new(
-                "authorization_url",
-                "the authorization base URL must be an http(s) URL with a host",
-            ));
-        }
-        self.token_path = check_path("token_path", &self.token_path, &self.site, "/login/oauth/access_token")?;
-        if let Some(path) = self.revoke_path.take() {
-            let path = path.trim();
-            self.revoke_path = if path.is_empty() {
-                None
-            } else {
-                Some(check_path("revoke_path", path, &self.site, "/oauth/revoke")?)
-            };
-        }
-        if let Some(issuer) = &self.issuer
-            && Url::parse(issuer).is_err()
-        {
-            return Err(FieldError::new(
-                "issuer",
-                "the issuer must be an absolute URL, as the server's metadata gives it",
-            ));
-        }
-        Ok(())
-    }
-
-    fn validate_site(&mut self) -> Result<(), FieldError> {
-        let site = self.site.trim().trim_end_matches('/').to_string();
-        let url = Url::parse(&site).map_err(|_| {
-            FieldError::new(
-                "site",
-                format!("enter the app's base URL with its scheme, e.g. `https://yourapp.com`, not `{}`", self.site),
-            )
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(FieldError::new("site", "the site must be an http(s) URL such as `https://yourapp.com`"));
-        }
-        if url.path() != "/" || url.query().is_some() {
-            let origin = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default())
-                + &url.port().map(|p| format!(":{p}")).unwrap_or_default();
-            return Err(FieldError::new(
-                "site",
-                format!("enter just the URL up to the domain: `{origin}`, and put `{}` in the token path", url.path()),
-            ));
-        }
+        self.scopes = scopes;
         self.site = site;
+        self.token_path = token_path;
+        self.revoke_path = revoke_path;
         Ok(())
     }
-}
-
-/// A token or revoke path: relative to the site, starting with `/`.
-fn check_path(field: &str, path: &str, site: &str, example: &str) -> Result<String, FieldError> {
-    let path = path.trim();
-    if let Ok(url) = Url::parse(path) {
-        let mut fixed = url.path().to_string();
-        if let Some(q) = url.query() {
-            fixed = format!("{fixed}?{q}");
-        }
-        return Err(FieldError::new(
-            field,
-            format!(
-                "enter the path without the domain: use `{fixed}`, not `{path}` (the site `{site}` is added in front)"
-            ),
-        ));
-    }
-    if path.contains("://") || (!path.starts_with('/') && path.contains('.') && path.contains('/')) {
-        let fixed = path.find('/').map(|i| &path[i..]).unwrap_or("/");
-        return Err(FieldError::new(field, format!("enter the path without the domain: use `{fixed}`, not `{path}`")));
-    }
-    if path.is_empty() {
-        return Err(FieldError::new(field, format!("enter the path on the site, e.g. `{example}`")));
-    }
-    if !path.starts_with('/') {
-        return Ok(format!("/{path}"));
-    }
-    Ok(path.to_string())
 }
 
 #[cfg(test)]
