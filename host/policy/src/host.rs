@@ -126,6 +126,12 @@ impl HostPattern {
         }
     }
 
+    /// The pattern a URL's host spells: a plugin manifest's `hosts` entry may be a host or
+    /// the leftmost-label form (`https://*.my.example.com`), and nothing else.
+    pub fn of_url(url: &Url) -> Result<Self, HostError> {
+        Self::parse(url.host_str().unwrap_or_default())
+    }
+
     /// [`HostPattern::matches`] for a host not yet normalised; a host that does not parse
     /// matches nothing.
     pub fn matches_str(&self, host: &str) -> bool {
@@ -223,6 +229,19 @@ mod tests {
         assert!(!pattern.matches_str("not a host"));
         let ip: HostPattern = "127.0.0.1".parse().unwrap();
         assert!(ip.matches_str("0x7f.0.0.1"));
+    }
+
+    #[test]
+    fn a_manifest_url_names_a_host_or_the_one_wildcard_form() {
+        let pattern = |text: &str| HostPattern::of_url(&Url::parse(text).unwrap());
+        assert_eq!(pattern("https://*.My.example.com/v1").unwrap().to_string(), "*.my.example.com");
+        assert_eq!(
+            pattern("https://x.zendesk.com").unwrap(),
+            HostPattern::Exact(HostName::parse("x.zendesk.com").unwrap())
+        );
+        for bad in ["https://*", "https://*/x", "https://*.com", "https://a*.example.com", "https://x.*.example.com"] {
+            assert!(pattern(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
