@@ -9,6 +9,7 @@
 
 mod credentials;
 mod docs;
+mod egress;
 mod flow;
 mod permissions;
 mod processes;
