@@ -16,7 +16,8 @@
 //! action_max_calls = 50
 //! action_deadline = "30s"
 //! insecure_http_hosts = ["mock.test"]
-//! blocked_networks = ["10.0.0.0/8", "169.254.0.0/16"]
+//! blocked_networks = ["203.0.113.0/24"]
+//! allowed_networks = ["10.20.0.5"]
 //!
 //! [resolve]
 //! "*.zendesk.test" = "127.0.0.1"
@@ -39,7 +40,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::actions::ActionLimits;
-use crate::egress::{EgressConfig, IpNet, ResolveRule};
+use crate::egress::{EgressConfig, HostPattern, IpNet, ResolveRule};
 use crate::engine::Limits;
 
 /// Where `keyway serve` listens unless told otherwise.
@@ -97,8 +98,8 @@ pub struct ServeArgs {
     /// [default: 30s].
     #[arg(long, env = "KEYWAY_ACTION_DEADLINE", value_name = "DURATION")]
     pub action_deadline: Option<String>,
-    /// Hosts plugins may call over plain http besides loopback; `*.example.test` allowed.
-    /// Comma-separated in the environment.
+    /// Hosts plugins may call over plain http; `*.example.test` (one label under a domain)
+    /// allowed. Comma-separated in the environment.
     #[arg(long, env = "KEYWAY_INSECURE_HTTP_HOSTS", value_delimiter = ',', value_name = "HOST")]
     pub insecure_http_hosts: Vec<String>,
     /// Pin a host name to an address before DNS, like curl's `--resolve` but without the port
@@ -106,10 +107,15 @@ pub struct ServeArgs {
     /// comma-separated in the environment. In TOML: a `[resolve]` table.
     #[arg(long = "resolve", env = "KEYWAY_RESOLVE", value_delimiter = ',', value_name = "HOST=IP")]
     pub resolve: Vec<String>,
-    /// Networks outbound requests may never reach, e.g. `10.0.0.0/8`. Replaces the default
-    /// list (private and link-local ranges); `none` blocks nothing.
+    /// Networks outbound requests may never reach, e.g. `203.0.113.0/24`, on top of the
+    /// defaults (private and link-local ranges), which always apply.
     #[arg(long, env = "KEYWAY_BLOCKED_NETWORKS", value_delimiter = ',', value_name = "CIDR")]
     pub blocked_networks: Vec<String>,
+    /// An address or range outbound requests may reach even though it is loopback,
+    /// unspecified or blocked, and over plain http, e.g. `127.0.0.1` for a local mock.
+    /// Repeatable; comma-separated in the environment. In TOML: `allowed_networks`.
+    #[arg(long = "allow-network", env = "KEYWAY_ALLOWED_NETWORKS", value_delimiter = ',', value_name = "CIDR")]
+    pub allowed_networks: Vec<String>,
 }
 
 /// Resolved `keyway serve` settings: plain data, validated.
@@ -195,7 +201,10 @@ pub enum ConfigError {
 fn describe_key(key: &str, origin: &Origin) -> String {
     match origin {
         Origin::Args => {
-            let flag = if key == "resolve" { "resolve".to_string() } else { key.replace('_', "-") };
+            let flag = match key {
+                "allowed_networks" => "allow-network".to_string(),
+                _ => key.replace('_', "-"),
+            };
             format!("`--{flag}` (or KEYWAY_{})", key.to_ascii_uppercase())
         }
         Origin::File(path) => format!("`{key}` in {}", path.display()),
@@ -217,6 +226,7 @@ struct FileSettings {
     insecure_http_hosts: Option<Vec<String>>,
     resolve: Option<BTreeMap<String, String>>,
     blocked_networks: Option<Vec<String>>,
+    allowed_networks: Option<Vec<String>>,
     limits: Option<FileLimits>,
 }
 
@@ -344,6 +354,9 @@ impl Settings {
             egress.blocked_networks =
                 parse_blocked_networks(&nets).map_err(|m| invalid("blocked_networks", &origin, m))?;
         }
+        if let Some((nets, origin)) = pick_list(&args.allowed_networks, file.allowed_networks, from_file) {
+            egress.allowed_networks = parse_networks(&nets).map_err(|m| invalid("allowed_networks", &origin, m))?;
+        }
 
         let mut limits = Limits::default();
         if let Some(file_limits) = file.limits {
@@ -466,18 +479,15 @@ fn duration_setting(key: &str, value: Sourced<String>) -> Result<Option<Duration
     Ok(Some(duration))
 }
 
-/// A host name or `*.suffix` wildcard, lowercased.
-fn parse_host_pattern(text: &str) -> Result<String, String> {
-    let host = text.trim().to_ascii_lowercase();
-    let name = host.strip_prefix("*.").unwrap_or(&host);
-    let valid = !name.is_empty()
-        && !name.contains('*')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if valid {
-        Ok(host)
-    } else {
-        Err(format!("`{text}` is not a host name; write the name alone, e.g. `api.example.test` or `*.example.test`"))
+/// A host name or `*.suffix` wildcard, normalised (lowercase, IDNA, no trailing dot).
+fn parse_host_pattern(text: &str) -> Result<HostPattern, String> {
+    let text = text.trim();
+    if text.contains("://") || text.contains('/') {
+        return Err(format!(
+            "`{text}` is not a host name; write the name alone, e.g. `api.example.test` or `*.example.test`"
+        ));
     }
+    HostPattern::parse(text).map_err(|e| e.to_string())
 }
 
 fn resolve_syntax_hint(rule: &str) -> String {
@@ -500,8 +510,15 @@ fn parse_blocked_networks(nets: &[String]) -> Result<Vec<IpNet>, String> {
     if let [only] = nets
         && only.trim().eq_ignore_ascii_case("none")
     {
-        return Ok(Vec::new());
+        // It once emptied the list; now the defaults always apply, so say how to open one.
+        return Err("`none` is not accepted: these ranges add to the default blocked networks, which always apply; \
+                    to reach an address inside them, list it in `allowed_networks` (`--allow-network`)"
+            .into());
     }
+    parse_networks(nets)
+}
+
+fn parse_networks(nets: &[String]) -> Result<Vec<IpNet>, String> {
     nets.iter().map(|net| net.trim().parse::<IpNet>()).collect()
 }
 
@@ -607,7 +624,7 @@ mod tests {
         assert_eq!(from_file.database_url, "sqlite:/srv/keyway/keyway.db");
         assert_eq!(from_file.state_ttl, Duration::from_secs(120));
         assert_eq!(from_file.refresh_margin, Duration::from_secs(90));
-        assert_eq!(from_file.egress.insecure_http_hosts, ["mock.test"]);
+        assert_eq!(from_file.egress.insecure_http_hosts, ["mock.test".parse().unwrap()]);
 
         let args = ServeArgs {
             public_url: Some("https://flag.example.com".into()),
@@ -619,7 +636,11 @@ mod tests {
         let settings = Settings::load(&args).unwrap();
         assert_eq!(settings.public_url, "https://flag.example.com");
         assert_eq!(settings.state_ttl, Duration::from_secs(30));
-        assert_eq!(settings.egress.insecure_http_hosts, ["other.test"], "a list from flags replaces the file's");
+        assert_eq!(
+            settings.egress.insecure_http_hosts,
+            ["other.test".parse().unwrap()],
+            "a list from flags replaces the file's"
+        );
         assert!(settings.is_postgres());
         // Untouched by flags: still the file's.
         assert_eq!(settings.listen.to_string(), "127.0.0.1:9100");
@@ -659,8 +680,14 @@ mod tests {
         assert_eq!(settings.state_ttl, Duration::from_secs(7 * 60), "the flag beats KEYWAY_STATE_TTL");
         assert_eq!(settings.refresh_margin, Duration::from_secs(4 * 60), "KEYWAY_REFRESH_MARGIN beats the file");
         assert_eq!(settings.listen.to_string(), "127.0.0.1:9200", "the file named by KEYWAY_CONFIG is read");
-        let hosts: Vec<_> = settings.egress.resolve.iter().map(|r| (r.host.as_str(), r.ip.to_string())).collect();
-        assert_eq!(hosts, [("*.zendesk.test", "127.0.0.1".to_string()), ("api.example.test", "::1".to_string())]);
+        let hosts: Vec<_> = settings.egress.resolve.iter().map(|r| (r.host.to_string(), r.ip.to_string())).collect();
+        assert_eq!(
+            hosts,
+            [
+                ("*.zendesk.test".to_string(), "127.0.0.1".to_string()),
+                ("api.example.test".to_string(), "::1".to_string())
+            ]
+        );
     }
 
     #[test]
@@ -673,12 +700,19 @@ mod tests {
             "a.test=127.0.0.2,b.test=127.0.0.3",
             "--blocked-networks",
             "10.0.0.0/8,192.168.0.0/16",
+            "--allow-network",
+            "127.0.0.1",
+            "--allow-network",
+            "127.0.0.2,::1",
         ])
         .unwrap();
         assert_eq!(wrapper.serve.resolve.len(), 3);
         let settings = Settings::load(&wrapper.serve).unwrap();
         assert_eq!(settings.egress.blocked_networks.len(), 2);
-        assert!(settings.egress.resolve.iter().any(|r| r.host == "b.test" && r.ip.to_string() == "127.0.0.3"));
+        assert_eq!(settings.egress.allowed_networks.len(), 3);
+        assert!(
+            settings.egress.resolve.iter().any(|r| r.host.to_string() == "b.test" && r.ip.to_string() == "127.0.0.3")
+        );
     }
 
     #[test]
@@ -723,7 +757,7 @@ mod tests {
     fn resolve_takes_wildcards_from_the_file_and_refuses_curl_syntax() {
         let file = TempToml::new("[resolve]\n\"*.Zendesk.test\" = \"127.0.0.1\"\n\"v6.test\" = \"[::1]\"\n");
         let settings = Settings::load(&file.args()).unwrap();
-        let rules: Vec<_> = settings.egress.resolve.iter().map(|r| (r.host.clone(), r.ip)).collect();
+        let rules: Vec<_> = settings.egress.resolve.iter().map(|r| (r.host.to_string(), r.ip)).collect();
         assert_eq!(
             rules,
             [
@@ -744,19 +778,51 @@ mod tests {
     }
 
     #[test]
-    fn blocked_networks_replace_the_default_list() {
-        let file = TempToml::new("blocked_networks = [\"127.0.0.2/32\"]\n");
-        let settings = Settings::load(&file.args()).unwrap();
-        assert_eq!(settings.egress.blocked_networks, ["127.0.0.2/32".parse().unwrap()]);
-        assert!(!settings.egress.blocked_networks.iter().any(|n| n.contains("10.1.2.3".parse().unwrap())));
-
+    fn blocked_networks_add_to_the_defaults_and_only_allowed_networks_open_them() {
+        let file = TempToml::new("blocked_networks = [\"203.0.113.0/24\"]\n");
+        let egress = Settings::load(&file.args()).unwrap().egress;
+        assert_eq!(egress.blocked_networks, ["203.0.113.0/24".parse().unwrap()]);
+        for ip in ["203.0.113.7", "10.1.2.3", "169.254.169.254", "127.0.0.1"] {
+            assert!(egress.check_address(ip.parse().unwrap()).is_err(), "{ip} stays refused");
+        }
         let file = TempToml::new("blocked_networks = []\n");
-        assert!(Settings::load(&file.args()).unwrap().egress.blocked_networks.is_empty());
+        let egress = Settings::load(&file.args()).unwrap().egress;
+        assert!(egress.check_address("10.1.2.3".parse().unwrap()).is_err(), "an empty list keeps the defaults");
         let args = ServeArgs { blocked_networks: vec!["none".into()], ..ServeArgs::default() };
-        assert!(Settings::load(&args).unwrap().egress.blocked_networks.is_empty());
-
+        let message = error_text(&args);
+        assert!(message.starts_with("`--blocked-networks` (or KEYWAY_BLOCKED_NETWORKS): "), "{message}");
+        assert!(message.contains("allowed_networks"), "{message}");
         let args = ServeArgs { blocked_networks: vec!["10.0.0.0/33".into()], ..ServeArgs::default() };
         assert!(error_text(&args).contains("prefix length must be 0..=32"));
+
+        let file = TempToml::new("allowed_networks = [\"10.1.2.0/24\", \"127.0.0.1\"]\n");
+        let egress = Settings::load(&file.args()).unwrap().egress;
+        assert!(egress.check_address("10.1.2.3".parse().unwrap()).is_ok());
+        assert!(egress.check_address("127.0.0.1".parse().unwrap()).is_ok());
+        assert!(egress.check_address("127.0.0.2".parse().unwrap()).is_err());
+        let file = TempToml::new("allowed_networks = [\"localhost\"]\n");
+        let message = error_text(&file.args());
+        assert!(message.starts_with("`allowed_networks` in "), "{message}");
+        let args = ServeArgs { allowed_networks: vec!["x".into()], ..ServeArgs::default() };
+        assert!(error_text(&args).starts_with("`--allow-network` (or KEYWAY_ALLOWED_NETWORKS): "));
+    }
+
+    #[test]
+    fn host_patterns_are_normalised_and_only_the_leftmost_label_wildcard_is_accepted() {
+        let file = TempToml::new(
+            "insecure_http_hosts = [\"Mock.Test.\", \"*.Zendesk.test\"]\n[resolve]\n\"Api.Pin.test.\" = \"127.0.0.1\"\n",
+        );
+        let egress = Settings::load(&file.args()).unwrap().egress;
+        let hosts: Vec<String> = egress.insecure_http_hosts.iter().map(ToString::to_string).collect();
+        assert_eq!(hosts, ["mock.test", "*.zendesk.test"]);
+        assert_eq!(egress.resolve[0].host.to_string(), "api.pin.test");
+        for bad in ["*", "*.test", "a*.example.test", "x.*.example.test", "http://a.test"] {
+            let args = ServeArgs { insecure_http_hosts: vec![bad.into()], ..ServeArgs::default() };
+            let message = error_text(&args);
+            assert!(message.starts_with("`--insecure-http-hosts` (or KEYWAY_INSECURE_HTTP_HOSTS): "), "{message}");
+            let args = ServeArgs { resolve: vec![format!("{bad}=127.0.0.1")], ..ServeArgs::default() };
+            assert!(error_text(&args).starts_with("`--resolve` (or KEYWAY_RESOLVE): "), "{bad}");
+        }
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     let settings = Settings::load(&ServeArgs {
         public_url: Some(server_url.clone()),
         data_dir: Some(data_dir.path().to_path_buf()),
+        // The production egress policy, opened for exactly the mock provider's address.
+        allowed_networks: vec![provider.local_addr().ip().to_string()],
         ..Default::default()
     })?;
     let admin = ApiKey::generate();

@@ -1,19 +1,30 @@
 //! Outbound HTTP: the only way a request leaves the host.
 //!
-//! Every request a plugin asks for passes, in order: the allowlist (scheme, host and port),
-//! the plain-http rule, the request size cap, then DNS through [`PolicyResolver`], which
-//! applies the operator's `resolve` overrides and refuses blocked networks. Redirects are
-//! never followed, and responses are read only up to the size cap. The check comes before
-//! anything could rewrite the request (Spin once had it the other way round).
+//! Every request (a plugin's `outbound`, a member's `/request`, an action's API call)
+//! passes, in order: the size caps on its URL, headers and body (before anything is parsed
+//! or copied); the allowlist (scheme, host and port, hosts normalised); the plain-http rule;
+//! the address rules for a literal IP; the header rules (framing and hop-by-hop headers
+//! dropped, a foreign `Host` refused); then DNS through [`PolicyResolver`], which applies
+//! the operator's `resolve` pins and the same address rules to every answer. Redirects are
+//! never followed, and responses are read only up to the size cap. The allowlist comes
+//! before anything could rewrite the request (Spin once had it the other way round). The
+//! rules themselves are pure functions in `keyway-policy`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use keyway_policy::headers::{self, HeaderLimits};
+use keyway_policy::net::{check_address, is_allowed};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
 use crate::trace::{Redactor, TraceEntry};
+
+pub use keyway_policy::IpNet;
+pub use keyway_policy::allowlist::origin_of;
+pub use keyway_policy::host::{HostName, HostPattern};
+pub use keyway_policy::net::{ALWAYS_REFUSED, DEFAULT_BLOCKED_NETWORKS};
 
 /// An HTTP request as a plugin formatted it.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,202 +80,143 @@ pub enum EgressError {
     Transport(String),
 }
 
-/// A network range, written `127.0.0.2/32` or `10.0.0.0/8`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpNet {
-    /// Whether `ip` lies in this range.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
-            if prefix == 0 { 0 } else { bits >> (width - prefix) }
-        }
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                masked(u32::from(net).into(), self.prefix, 32) == masked(u32::from(ip).into(), self.prefix, 32)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                masked(u128::from(net), self.prefix, 128) == masked(u128::from(ip), self.prefix, 128)
-            }
-            (IpAddr::V4(_), IpAddr::V6(ip)) => ip.to_ipv4_mapped().is_some_and(|v4| self.contains(v4.into())),
-            (IpAddr::V6(_), IpAddr::V4(_)) => false,
-        }
-    }
-}
-
-impl std::str::FromStr for IpNet {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (s, None),
-        };
-        let addr: IpAddr =
-            addr.parse().map_err(|_| format!("`{s}` is not an IP range; write e.g. `10.0.0.0/8` or `127.0.0.2`"))?;
-        let width = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => width,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= width)
-                .ok_or_else(|| format!("`{s}`: the prefix length must be 0..={width}"))?,
-        };
-        Ok(Self { addr, prefix })
-    }
-}
-
 /// One `resolve` rule: a host name (or `*.suffix` wildcard) pinned to an address, like
 /// curl's `--resolve`. The URL's port is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveRule {
-    /// `api.example.test` or `*.zendesk.test`.
-    pub host: String,
+    /// `api.example.test` or `*.zendesk.test`, normalised.
+    pub host: HostPattern,
     /// Where connections to that host go.
     pub ip: IpAddr,
 }
 
-impl ResolveRule {
-    fn matches(&self, host: &str) -> bool {
-        match self.host.strip_prefix("*.") {
-            Some(suffix) => host.strip_suffix(suffix).is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
-            None => self.host.eq_ignore_ascii_case(host),
-        }
-    }
-}
-
 /// The operator's egress settings. Plain data: the client is built from it.
+///
+/// [`EgressConfig::default`] is the production policy: nothing on loopback, the
+/// unspecified address, or the [`DEFAULT_BLOCKED_NETWORKS`] is reachable.
 #[derive(Debug, Clone)]
 pub struct EgressConfig {
-    /// Hosts that may be reached over plain http besides loopback (`*.suffix` allowed).
-    pub insecure_http_hosts: Vec<String>,
+    /// Hosts that may be reached over plain http (`*.suffix` allowed).
+    pub insecure_http_hosts: Vec<HostPattern>,
     /// Host-to-address overrides applied before DNS.
     pub resolve: Vec<ResolveRule>,
-    /// Networks no request may reach, whatever the allowlist says.
+    /// Networks no request may reach, on top of [`ALWAYS_REFUSED`] and
+    /// [`DEFAULT_BLOCKED_NETWORKS`], which always apply.
     pub blocked_networks: Vec<IpNet>,
+    /// The one exception: addresses here may be reached even inside a refused or blocked
+    /// range, and over plain http.
+    pub allowed_networks: Vec<IpNet>,
     /// Per-request timeout, connect to last byte.
     pub timeout: Duration,
     /// Largest request body a plugin may send.
     pub max_request_bytes: usize,
     /// Largest response body read; anything longer fails the call.
     pub max_response_bytes: usize,
+    /// Longest URL a request may have (8 KiB): refused before it is parsed or copied.
+    pub max_url_bytes: usize,
+    /// Most headers one request may carry (100).
+    pub max_header_count: usize,
+    /// Most bytes of header names and values together (32 KiB).
+    pub max_header_bytes: usize,
 }
 
 impl Default for EgressConfig {
     fn default() -> Self {
+        let headers = HeaderLimits::default();
         Self {
             insecure_http_hosts: Vec::new(),
             resolve: Vec::new(),
-            // Private and link-local ranges (cloud metadata lives at 169.254.169.254).
-            blocked_networks: [
-                "10.0.0.0/8",
-                "172.16.0.0/12",
-                "192.168.0.0/16",
-                "169.254.0.0/16",
-                "100.64.0.0/10",
-                "fc00::/7",
-                "fe80::/10",
-            ]
-            .iter()
-            .map(|n| n.parse().expect("built-in range"))
-            .collect(),
+            blocked_networks: Vec::new(),
+            allowed_networks: Vec::new(),
             timeout: Duration::from_secs(15),
             max_request_bytes: 1 << 20,
             max_response_bytes: 4 << 20,
+            max_url_bytes: 8 << 10,
+            max_header_count: headers.max_count,
+            max_header_bytes: headers.max_bytes,
         }
     }
 }
 
 impl EgressConfig {
-    /// Whether `url` may use its scheme: https always; http only for loopback hosts and the
-    /// operator's `insecure_http_hosts`.
+    /// Whether `url` may use its scheme: https always; plain http only to an address on
+    /// `allowed_networks` or a host on `insecure_http_hosts`.
     pub fn check_scheme(&self, url: &Url) -> Result<(), EgressError> {
         match url.scheme() {
             "https" => Ok(()),
             "http" => {
-                let host = url.host_str().unwrap_or_default();
-                if is_loopback_host(host) || self.insecure_http_hosts.iter().any(|h| host_matches(h, host)) {
+                let host = HostName::of_url(url).map_err(|e| EgressError::Denied(e.to_string()))?;
+                let allowed = match host.ip() {
+                    Some(ip) => is_allowed(ip, &self.allowed_networks),
+                    None => false,
+                };
+                if allowed || self.insecure_http_hosts.iter().any(|p| p.matches(&host)) {
                     Ok(())
                 } else {
-                    Err(EgressError::Denied(format!(
-                        "`{}` uses plain http; use https, or list `{host}` in `insecure_http_hosts`",
-                        origin_of(url)
-                    )))
+                    let setting = match host.ip() {
+                        Some(ip) => format!("add `{ip}` to `allowed_networks` (`--allow-network {ip}`)"),
+                        None => format!("list `{host}` in `insecure_http_hosts`"),
+                    };
+                    Err(EgressError::Denied(format!("`{}` uses plain http; use https, or {setting}", origin_of(url))))
                 }
             }
-            other => Err(EgressError::Denied(format!("`{other}:` URLs cannot be called; use https"))),
+            other => Err(EgressError::Denied(format!(
+                "`{}:` URLs cannot be called; use https",
+                other.chars().take(20).collect::<String>()
+            ))),
         }
     }
 
-    fn blocked(&self, ip: IpAddr) -> bool {
-        self.blocked_networks.iter().any(|net| net.contains(ip))
+    /// Whether `ip` may be reached: `allowed_networks` first, then the always-refused and
+    /// blocked ranges.
+    pub fn check_address(&self, ip: IpAddr) -> Result<(), EgressError> {
+        check_address(ip, &self.blocked_networks, &self.allowed_networks)
+            .map_err(|e| EgressError::Denied(e.to_string()))
+    }
+
+    fn header_limits(&self) -> HeaderLimits {
+        HeaderLimits { max_count: self.max_header_count, max_bytes: self.max_header_bytes }
+    }
+
+    /// Refuses a caller's headers over the caps or invalid, before anything is built from
+    /// them; the REST API runs it on a member's `/request` to answer 4xx. [`EgressClient`]
+    /// runs the same rules on every request anyway.
+    pub fn check_headers(&self, headers: &[(String, String)]) -> Result<(), EgressError> {
+        headers::check_limits(headers, self.header_limits()).map_err(|e| EgressError::TooLarge(e.to_string()))?;
+        for (name, value) in headers {
+            if !headers::is_valid_name(name) || !headers::is_valid_value(value) {
+                let err = if headers::is_valid_name(name) {
+                    headers::HeaderError::InvalidValue(name.chars().take(100).collect())
+                } else {
+                    headers::HeaderError::InvalidName(name.chars().take(100).collect())
+                };
+                return Err(EgressError::Denied(err.to_string()));
+            }
+        }
+        Ok(())
     }
 }
 
-fn host_matches(pattern: &str, host: &str) -> bool {
-    ResolveRule { host: pattern.to_string(), ip: IpAddr::from([0, 0, 0, 0]) }.matches(host)
-}
-
-/// `localhost`, `127.0.0.0/8` and `::1`.
-pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// `scheme://host:port` of a URL, with the port spelled out.
-pub fn origin_of(url: &Url) -> String {
-    format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or_default(),
-        url.port_or_known_default().unwrap_or_default()
-    )
-}
-
-/// The scheme, host and port a connection's requests may reach.
+/// The scheme, host and port a connection's requests may reach; hosts are normalised
+/// ([`HostName`]) when allowed and when checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Allowlist {
-    origins: Vec<(String, String, u16)>,
-}
+pub struct Allowlist(keyway_policy::Allowlist);
 
 impl Allowlist {
     /// Allows the origin of `url`. Used for the integration's own URLs and the plugin's
     /// declared hosts (after templating).
     pub fn allow(&mut self, url: &str) -> Result<(), String> {
-        let parsed = Url::parse(url).map_err(|e| format!("`{url}` is not an absolute URL: {e}"))?;
-        let host = parsed.host_str().ok_or_else(|| format!("`{url}` has no host"))?.to_ascii_lowercase();
-        let port = parsed.port_or_known_default().ok_or_else(|| format!("`{url}` has no port"))?;
-        let entry = (parsed.scheme().to_string(), host, port);
-        if !self.origins.contains(&entry) {
-            self.origins.push(entry);
-        }
-        Ok(())
+        self.0.allow(url)
     }
 
     /// Refuses a URL whose scheme, host or port is not allowed.
     pub fn check(&self, url: &Url) -> Result<(), EgressError> {
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let port = url.port_or_known_default().unwrap_or_default();
-        if self.origins.iter().any(|(s, h, p)| s == url.scheme() && *h == host && *p == port) {
-            Ok(())
-        } else {
-            Err(EgressError::Denied(format!(
-                "`{}` is not in this integration's allowlist (allowed: {}); declare the host in the plugin manifest's `hosts`",
-                origin_of(url),
-                self.describe()
-            )))
-        }
+        self.0.check(url).map_err(|e| EgressError::Denied(e.to_string()))
     }
 
-    fn describe(&self) -> String {
-        if self.origins.is_empty() {
-            return "nothing".into();
-        }
-        self.origins.iter().map(|(s, h, p)| format!("{s}://{h}:{p}")).collect::<Vec<_>>().join(", ")
+    /// The policy crate's allowlist, for rules that live there.
+    pub fn policy(&self) -> &keyway_policy::Allowlist {
+        &self.0
     }
 }
 
@@ -278,14 +230,25 @@ impl Resolve for PolicyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let config = self.config.clone();
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = match config.resolve.iter().find(|r| r.matches(&host)) {
+            // reqwest hands over the URL's host as written (`name.` keeps its dot): the same
+            // normalisation as the allowlist's, so every spelling meets its pin.
+            let host = HostName::parse(name.as_str())
+                .map_err(|e| Box::new(BlockedAddress(e.to_string())) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs: Vec<SocketAddr> = match config.resolve.iter().find(|r| r.host.matches(&host)) {
                 Some(rule) => vec![SocketAddr::new(rule.ip, 0)],
                 None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
             };
-            let allowed: Vec<SocketAddr> = addrs.iter().copied().filter(|a| !config.blocked(a.ip())).collect();
-            if allowed.is_empty() && !addrs.is_empty() {
-                return Err(Box::new(BlockedAddress(host)) as Box<dyn std::error::Error + Send + Sync>);
+            let mut refused = None;
+            let mut allowed = Vec::with_capacity(addrs.len());
+            for addr in addrs {
+                match config.check_address(addr.ip()) {
+                    Ok(()) => allowed.push(addr),
+                    Err(e) => refused = refused.or(Some(e)),
+                }
+            }
+            if let (true, Some(EgressError::Denied(why))) = (allowed.is_empty(), refused) {
+                return Err(Box::new(BlockedAddress(format!("`{host}` resolves only to refused addresses: {why}")))
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
@@ -293,7 +256,7 @@ impl Resolve for PolicyResolver {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("`{0}` resolves only to blocked networks")]
+#[error("{0}")]
 struct BlockedAddress(String);
 
 /// The HTTP client all plugin traffic goes through.
@@ -317,6 +280,9 @@ impl EgressClient {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .dns_resolver(Arc::new(PolicyResolver { config: config.clone() }))
+            // A proxy from the environment would resolve names itself, past the address
+            // rules that `PolicyResolver` applies to every answer.
+            .no_proxy()
             .user_agent(concat!("keyway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| EgressError::Transport(format!("cannot build the HTTP client: {e}")))?;
@@ -348,28 +314,46 @@ impl EgressClient {
         allowlist: &Allowlist,
         req: &OutboundRequest,
     ) -> Result<OutboundResponse, EgressError> {
-        let url = Url::parse(&req.url)
-            .map_err(|e| EgressError::Denied(format!("`{}` is not an absolute URL: {e}", req.url)))?;
-        allowlist.check(&url)?;
-        self.config.check_scheme(&url)?;
-        if let Some(ip) = literal_ip(&url)
-            && self.config.blocked(ip)
-        {
-            return Err(EgressError::Denied(format!("`{ip}` is in a blocked network")));
-        }
-        let body_len = req.body.as_ref().map_or(0, Vec::len);
-        if body_len > self.config.max_request_bytes {
+        // Sizes first: nothing below parses or copies a URL or a header over its cap.
+        let config = &self.config;
+        if req.url.len() > config.max_url_bytes {
             return Err(EgressError::TooLarge(format!(
-                "request body of {body_len} bytes is over the {} byte cap",
-                self.config.max_request_bytes
+                "the URL is {} bytes; at most {} may be sent",
+                req.url.len(),
+                config.max_url_bytes
             )));
         }
+        headers::check_limits(&req.headers, config.header_limits())
+            .map_err(|e| EgressError::TooLarge(e.to_string()))?;
+        let body_len = req.body.as_ref().map_or(0, Vec::len);
+        if body_len > config.max_request_bytes {
+            return Err(EgressError::TooLarge(format!(
+                "request body of {body_len} bytes is over the {} byte cap",
+                config.max_request_bytes
+            )));
+        }
+        let url = Url::parse(&req.url)
+            .map_err(|e| EgressError::Denied(format!("`{}` is not an absolute URL: {e}", req.url)))?;
+        // The allowlist before anything could rewrite the request.
+        allowlist.check(&url)?;
+        let host = HostName::of_url(&url).map_err(|e| EgressError::Denied(e.to_string()))?;
+        if let Some(ip) = host.ip() {
+            config.check_address(ip)?;
+        }
+        config.check_scheme(&url)?;
+        let forward = headers::prepare(&req.headers, config.header_limits(), &host, url.port_or_known_default())
+            .map_err(|e| EgressError::Denied(e.to_string()))?;
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| EgressError::Denied(format!("`{}` is not an HTTP method", req.method)))?;
-        let mut builder = self.client.request(method, url);
-        for (name, value) in &req.headers {
-            builder = builder.header(name, value);
+        let mut header_map = reqwest::header::HeaderMap::with_capacity(forward.len());
+        for (name, value) in forward {
+            // `prepare` checked both; these cannot fail, but a failure is a refusal, never a panic.
+            let invalid = || EgressError::Denied(format!("header `{name}` is not valid HTTP"));
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+            let value = reqwest::header::HeaderValue::from_bytes(value.as_bytes()).map_err(|_| invalid())?;
+            header_map.append(name, value);
         }
+        let mut builder = self.client.request(method, url).headers(header_map);
         if let Some(body) = &req.body {
             builder = builder.body(body.clone());
         }
@@ -416,14 +400,6 @@ impl EgressClient {
     }
 }
 
-fn literal_ip(url: &Url) -> Option<IpAddr> {
-    match url.host()? {
-        url::Host::Ipv4(ip) => Some(ip.into()),
-        url::Host::Ipv6(ip) => Some(ip.into()),
-        url::Host::Domain(_) => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,31 +416,31 @@ mod tests {
         assert_eq!(OutboundResponse { status: 429, headers: Vec::new(), body: Vec::new() }.retry_after(), None);
     }
 
-    #[test]
-    fn ip_ranges_match_their_members_only() {
-        let net: IpNet = "10.0.0.0/8".parse().unwrap();
-        assert!(net.contains("10.20.30.40".parse().unwrap()));
-        assert!(!net.contains("11.0.0.1".parse().unwrap()));
-        let host: IpNet = "127.0.0.2".parse().unwrap();
-        assert!(host.contains("127.0.0.2".parse().unwrap()));
-        assert!(!host.contains("127.0.0.1".parse().unwrap()));
-        assert!(host.contains("::ffff:127.0.0.2".parse().unwrap()));
-        assert!("10.0.0.0/33".parse::<IpNet>().unwrap_err().contains("prefix"));
+    fn request(url: &str, headers: Vec<(String, String)>) -> OutboundRequest {
+        OutboundRequest { method: "GET".into(), url: url.into(), headers, body: None }
+    }
+
+    fn allow(urls: &[&str]) -> Allowlist {
+        let mut list = Allowlist::default();
+        for url in urls {
+            list.allow(url).unwrap();
+        }
+        list
     }
 
     #[test]
-    fn wildcard_resolve_rules_match_subdomains_only() {
-        let rule = ResolveRule { host: "*.zendesk.test".into(), ip: "127.0.0.1".parse().unwrap() };
-        assert!(rule.matches("acme.zendesk.test"));
-        assert!(!rule.matches("zendesk.test"));
-        assert!(!rule.matches("evilzendesk.test"));
+    fn wildcard_resolve_rules_match_one_label_and_every_spelling() {
+        let rule = ResolveRule { host: "*.zendesk.test".parse().unwrap(), ip: "127.0.0.1".parse().unwrap() };
+        assert!(rule.host.matches_str("acme.zendesk.test"));
+        assert!(rule.host.matches_str("ACME.zendesk.test."));
+        assert!(!rule.host.matches_str("zendesk.test"));
+        assert!(!rule.host.matches_str("evilzendesk.test"));
     }
 
     #[test]
     fn allowlist_compares_scheme_host_and_port() {
-        let mut list = Allowlist::default();
-        list.allow("https://app.example.com/login/oauth/authorize").unwrap();
-        let ok = Url::parse("https://APP.example.com:443/x").unwrap();
+        let list = allow(&["https://app.example.com/login/oauth/authorize"]);
+        let ok = Url::parse("https://APP.example.com.:443/x").unwrap();
         assert!(list.check(&ok).is_ok());
         for bad in ["http://app.example.com/x", "https://app.example.com:8443/x", "https://other.example.com/x"] {
             let err = list.check(&Url::parse(bad).unwrap()).unwrap_err();
@@ -473,14 +449,73 @@ mod tests {
     }
 
     #[test]
-    fn plain_http_needs_loopback_or_an_operator_exception() {
+    fn plain_http_needs_an_allowed_network_or_an_insecure_host() {
         let mut config = EgressConfig::default();
+        for url in ["http://127.0.0.5:8080", "http://[::1]:8080", "http://localhost:8080"] {
+            let err = config.check_scheme(&Url::parse(url).unwrap()).unwrap_err();
+            assert!(err.to_string().contains("plain http"), "{url}: {err}");
+        }
+        let err = config.check_scheme(&Url::parse("http://127.0.0.5:8080").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("--allow-network 127.0.0.5"), "{err}");
+        config.allowed_networks.push("127.0.0.5".parse().unwrap());
         assert!(config.check_scheme(&Url::parse("http://127.0.0.5:8080").unwrap()).is_ok());
-        assert!(config.check_scheme(&Url::parse("http://[::1]:8080").unwrap()).is_ok());
         let err = config.check_scheme(&Url::parse("http://acme.zendesk.test").unwrap()).unwrap_err();
         assert!(err.to_string().contains("insecure_http_hosts"), "{err}");
-        config.insecure_http_hosts.push("*.zendesk.test".into());
+        config.insecure_http_hosts.push("*.zendesk.test".parse().unwrap());
         assert!(config.check_scheme(&Url::parse("http://acme.zendesk.test").unwrap()).is_ok());
+        assert!(config.check_scheme(&Url::parse("http://ACME.zendesk.test.").unwrap()).is_ok());
         assert!(config.check_scheme(&Url::parse("ftp://x.test").unwrap()).is_err());
+    }
+
+    #[tokio::test]
+    async fn oversized_urls_and_headers_are_refused_before_the_url_is_even_parsed() {
+        let client = EgressClient::new(EgressConfig::default()).unwrap();
+        // Not even a URL, and outside any allowlist: the size is what gets it refused.
+        let huge = format!("not a url {}", "a".repeat(4 << 20));
+        let err = client.send_checked(&Allowlist::default(), &request(&huge, Vec::new())).await.unwrap_err();
+        assert_eq!(err, EgressError::TooLarge(format!("the URL is {} bytes; at most 8192 may be sent", huge.len())));
+
+        let many = (0..40_000).map(|i| (format!("x-h-{i}"), "v".to_string())).collect();
+        let err = client.send_checked(&Allowlist::default(), &request("nope", many)).await.unwrap_err();
+        assert_eq!(err, EgressError::TooLarge("the request has 40000 headers; at most 100 may be sent".into()));
+        let big = vec![("x-big".to_string(), "b".repeat(40 << 10))];
+        let err = client.send_checked(&Allowlist::default(), &request("nope", big)).await.unwrap_err();
+        assert!(matches!(err, EgressError::TooLarge(ref m) if m.contains("32768 bytes")), "{err}");
+    }
+
+    #[tokio::test]
+    async fn literal_loopback_and_unspecified_addresses_are_refused_by_default() {
+        let client = EgressClient::new(EgressConfig::default()).unwrap();
+        for url in [
+            "https://127.0.0.1:9/",
+            "https://[::1]:9/",
+            "https://0.0.0.0:9/",
+            "https://[::]:9/",
+            "https://0x7f.0.0.2:9/",
+            "https://[::ffff:127.0.0.1]:9/",
+            "https://10.0.0.1:9/",
+            "https://169.254.169.254/",
+        ] {
+            let err = client.send_checked(&allow(&[url]), &request(url, Vec::new())).await.unwrap_err();
+            assert!(
+                matches!(err, EgressError::Denied(ref m) if m.contains("allowed_networks") && m.contains("--allow-network")),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_foreign_host_header_or_an_invalid_header_is_refused_before_sending() {
+        let client = EgressClient::new(EgressConfig::default()).unwrap();
+        let url = "https://api.example.test/x";
+        for (name, value, expect) in [
+            ("Host", "metadata.internal", "remove the `Host` header"),
+            ("bad name", "v", "not a valid header name"),
+            ("x-injected", "a\r\nHost: evil", "control characters"),
+        ] {
+            let headers = vec![(name.to_string(), value.to_string())];
+            let err = client.send_checked(&allow(&[url]), &request(url, headers)).await.unwrap_err();
+            assert!(matches!(err, EgressError::Denied(ref m) if m.contains(expect)), "{name}: {err}");
+        }
     }
 }

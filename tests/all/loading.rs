@@ -35,6 +35,29 @@ async fn a_manifest_declares_hosts_and_inputs() {
     assert!(message.contains("must match"), "{message}");
 }
 
+/// The probe with its declared host `http://declared.test` rewritten to `host` (same length,
+/// so the component stays valid).
+fn probe_declaring(host: &str) -> Vec<u8> {
+    let (from, to) = (b"http://declared.test".as_slice(), format!("http://{host}"));
+    assert_eq!(from.len(), to.len(), "a same-length host keeps the component valid");
+    let mut bytes = GUEST_PROBE.to_vec();
+    let at = bytes.windows(from.len()).position(|w| w == from).expect("the probe declares its host");
+    bytes[at..at + from.len()].copy_from_slice(to.as_bytes());
+    bytes
+}
+
+#[tokio::test]
+async fn a_manifest_host_is_a_host_or_the_leftmost_label_wildcard() {
+    let plugin = try_load(&probe_declaring("*.clared.test")).await.unwrap();
+    assert_eq!(plugin.manifest.hosts, ["http://*.clared.test"]);
+    for bad in ["*eclared.test", "declared.*.ts", "*.eclaredtest", "*************"] {
+        let err = try_load(&probe_declaring(bad)).await.err().unwrap_or_else(|| panic!("{bad} loaded"));
+        let message = err.to_string();
+        assert!(message.contains(&format!("`hosts` entry `http://{bad}`")), "{bad}: {message}");
+        assert!(message.contains("*.example.com"), "the error shows the accepted form: {message}");
+    }
+}
+
 #[tokio::test]
 async fn malformed_bytes_get_a_clear_error() {
     let err = try_load(b"definitely not wasm").await.unwrap_err();

@@ -75,7 +75,7 @@ impl Fixture {
     }
 
     pub async fn with_plugin(config: MockConfig, component: &'static [u8]) -> Self {
-        Self::with_egress(config, component, EgressConfig::default()).await
+        Self::with_egress(config, component, keyway_tests::egress_for(&[keyway_tests::MOCK_IP])).await
     }
 
     pub async fn with_egress(config: MockConfig, component: &'static [u8], egress: EgressConfig) -> Self {

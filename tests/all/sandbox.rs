@@ -2,7 +2,7 @@
 //! allowlist applied to everything a plugin sends.
 
 use keyway::connection::ConnectionState;
-use keyway::egress::{Allowlist, EgressClient, EgressConfig};
+use keyway::egress::{Allowlist, EgressClient, EgressConfig, ResolveRule};
 use keyway::engine::bindings::auth_flow::AuthorizeRequest;
 use keyway::engine::{CallEnv, CallError, LoadedPlugin};
 use keyway::flows::hook_context;
@@ -10,6 +10,7 @@ use keyway::integration::IntegrationConfig;
 use keyway::trace::Redactor;
 use keyway_mock_provider::{MockConfig, MockProvider};
 use keyway_tests::components::{GUEST_ALLOC, GUEST_LOOP, GUEST_PROBE, STANDARD_OAUTH2};
+use keyway_tests::{MOCK_IP, egress_for};
 
 use crate::{REDIRECT_URI, engine, load};
 
@@ -121,20 +122,100 @@ async fn outbound_requests_outside_the_allowlist_are_refused() {
     assert!(provider.requests().is_empty(), "nothing reached the provider");
 
     // The same URL once its origin is allowed gets through (401: no token attached).
-    let ok = probe("outbound", &target, &[&provider.base_url()], EgressConfig::default()).await;
+    let ok = probe("outbound", &target, &[&provider.base_url()], egress_for(&[MOCK_IP])).await;
+    assert_eq!(ok, Ok("status=401".into()));
+}
+
+/// A listener that records whether anything connected: nothing is accepted, so a connection
+/// would wait in its queue, and a non-blocking accept finds it.
+struct Listener(std::net::TcpListener);
+
+impl Listener {
+    fn on(ip: &str) -> Self {
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Self(listener)
+    }
+
+    fn port(&self) -> u16 {
+        self.0.local_addr().unwrap().port()
+    }
+
+    fn was_connected(&self) -> bool {
+        match self.0.accept() {
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn loopback_is_refused_by_default_even_when_allowlisted() {
+    let listener = Listener::on("127.0.0.2");
+    let origin = format!("http://127.0.0.2:{}", listener.port());
+    let url = format!("{origin}/api/me");
+    // The production default, and an operator who emptied `blocked_networks`: both refuse.
+    for egress in [EgressConfig::default(), EgressConfig { blocked_networks: Vec::new(), ..EgressConfig::default() }] {
+        let err = probe("outbound", &url, &[&origin], egress).await.unwrap_err();
+        assert!(err.contains("`127.0.0.2` is a loopback address"), "{err}");
+        assert!(err.contains("--allow-network 127.0.0.2"), "the refusal names the setting that opens it: {err}");
+    }
+    // Over https too: the address is refused whatever the scheme.
+    let https = format!("https://127.0.0.2:{}", listener.port());
+    let err = probe("outbound", &format!("{https}/x"), &[&https], EgressConfig::default()).await.unwrap_err();
+    assert!(err.contains("loopback"), "{err}");
+    assert!(!listener.was_connected(), "the listener on 127.0.0.2 saw no connection");
+}
+
+#[tokio::test]
+async fn a_resolve_pin_to_loopback_is_refused_unless_the_address_is_allowed() {
+    let listener = Listener::on("127.0.0.3");
+    let origin = format!("http://pinned.mock.test:{}", listener.port());
+    let pin = vec![ResolveRule { host: "pinned.mock.test".parse().unwrap(), ip: "127.0.0.3".parse().unwrap() }];
+    let egress = EgressConfig {
+        resolve: pin,
+        insecure_http_hosts: vec!["pinned.mock.test".parse().unwrap()],
+        // The mock's address is open; this one is not.
+        ..egress_for(&[MOCK_IP])
+    };
+    let err = probe("outbound", &format!("{origin}/api/me"), &[&origin], egress).await.unwrap_err();
+    assert!(err.contains("`pinned.mock.test` resolves only to refused addresses"), "{err}");
+    assert!(err.contains("`127.0.0.3` is a loopback address") && err.contains("allowed_networks"), "{err}");
+    assert!(!listener.was_connected(), "the listener on 127.0.0.3 saw no connection");
+}
+
+#[tokio::test]
+async fn an_allowed_network_opens_exactly_its_address_over_plain_http() {
+    let blocked = "127.0.0.2:0".parse().unwrap();
+    let provider = MockProvider::start_on(blocked, MockConfig::default()).await.unwrap();
+    let url = format!("{}/api/me", provider.base_url());
+    let allow = [provider.base_url()];
+    let allow: Vec<&str> = allow.iter().map(String::as_str).collect();
+    let err = probe("outbound", &url, &allow, egress_for(&[MOCK_IP])).await.unwrap_err();
+    assert!(err.contains("127.0.0.2"), "{err}");
+    assert!(provider.requests().is_empty());
+    let ok = probe("outbound", &url, &allow, egress_for(&["127.0.0.2".parse().unwrap()])).await;
     assert_eq!(ok, Ok("status=401".into()));
 }
 
 #[tokio::test]
-async fn blocked_networks_are_refused_even_when_allowlisted() {
-    let blocked = "127.0.0.2:0".parse().unwrap();
-    let provider = MockProvider::start_on(blocked, MockConfig::default()).await.unwrap();
-    let egress = EgressConfig { blocked_networks: vec!["127.0.0.2/32".parse().unwrap()], ..EgressConfig::default() };
-    let err = probe("outbound", &format!("{}/api/me", provider.base_url()), &[&provider.base_url()], egress)
-        .await
-        .unwrap_err();
-    assert!(err.contains("blocked network"), "{err}");
-    assert!(provider.requests().is_empty());
+async fn host_names_are_normalised_before_the_allowlist_and_the_resolve_pins() {
+    let provider = MockProvider::start(MockConfig::default()).await.unwrap();
+    let port = provider.local_addr().port();
+    let pin = vec![ResolveRule { host: "api.pin.test".parse().unwrap(), ip: MOCK_IP }];
+    let egress = EgressConfig {
+        resolve: pin,
+        insecure_http_hosts: vec!["api.pin.test".parse().unwrap()],
+        ..egress_for(&[MOCK_IP])
+    };
+    let allow = format!("http://api.pin.test:{port}");
+    // A trailing dot and capitals name the same host: the allowlist entry, the plain-http
+    // exception and the pin all apply (the pin is what gets it to the mock at all).
+    for url in [format!("http://API.Pin.test.:{port}/api/me"), format!("http://api.pin.test.:{port}/api/me")] {
+        assert_eq!(probe("outbound", &url, &[&allow], egress.clone()).await, Ok("status=401".into()), "{url}");
+    }
+    assert_eq!(provider.requests_to("/api/me").len(), 2);
 }
 
 #[tokio::test]
@@ -142,15 +223,17 @@ async fn plain_http_to_a_non_loopback_host_needs_the_operators_exception() {
     let provider = MockProvider::start(MockConfig::default()).await.unwrap();
     let port = provider.base_url().rsplit(':').next().unwrap().to_string();
     let url = format!("http://app.mock.test:{port}/api/me");
-    let resolve = vec![keyway::egress::ResolveRule { host: "*.mock.test".into(), ip: "127.0.0.1".parse().unwrap() }];
+    let resolve = vec![ResolveRule { host: "*.mock.test".parse().unwrap(), ip: MOCK_IP }];
     let allow = [format!("http://app.mock.test:{port}")];
     let allow: Vec<&str> = allow.iter().map(String::as_str).collect();
 
-    let strict = EgressConfig { resolve: resolve.clone(), ..EgressConfig::default() };
+    // The pinned address is open; the name still needs its plain-http exception.
+    let strict = EgressConfig { resolve: resolve.clone(), ..egress_for(&[MOCK_IP]) };
     let err = probe("outbound", &url, &allow, strict).await.unwrap_err();
     assert!(err.contains("insecure_http_hosts"), "{err}");
 
-    let relaxed = EgressConfig { resolve, insecure_http_hosts: vec!["*.mock.test".into()], ..EgressConfig::default() };
+    let relaxed =
+        EgressConfig { resolve, insecure_http_hosts: vec!["*.mock.test".parse().unwrap()], ..egress_for(&[MOCK_IP]) };
     assert_eq!(probe("outbound", &url, &allow, relaxed).await, Ok("status=401".into()));
 }
 

@@ -57,6 +57,7 @@ async fn main() {
     let settings = Settings::load(&ServeArgs {
         public_url: Some(base.clone()),
         data_dir: Some(dir.path().to_path_buf()),
+        allowed_networks: keyway_tests::allow_network_args(&[mock.local_addr().ip()]),
         ..ServeArgs::default()
     })
     .unwrap();

@@ -8,6 +8,32 @@ pub mod components {
 
 pub mod postgres;
 
+pub use egress::{MOCK_IP, allow_network_args, egress_for};
+
+/// The one way tests open the egress policy to their mocks. [`EgressConfig::default`] is the
+/// production policy, which refuses loopback; tests keep it and allow exactly their mocks'
+/// addresses, as an operator would with `--allow-network`.
+///
+/// [`EgressConfig::default`]: keyway::egress::EgressConfig
+pub mod egress {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use keyway::egress::{EgressConfig, IpNet};
+
+    /// Where `MockProvider::start` listens.
+    pub const MOCK_IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    /// The production policy, with `addrs` (and only they) on `allowed_networks`.
+    pub fn egress_for(addrs: &[IpAddr]) -> EgressConfig {
+        EgressConfig { allowed_networks: addrs.iter().copied().map(IpNet::host).collect(), ..EgressConfig::default() }
+    }
+
+    /// The same as `--allow-network` values, for `ServeArgs` and `keyway serve` processes.
+    pub fn allow_network_args(addrs: &[IpAddr]) -> Vec<String> {
+        egress_for(addrs).allowed_networks.iter().map(ToString::to_string).collect()
+    }
+}
+
 /// A plain HTTP client for tests that play the browser: it never follows redirects, so the
 /// test can read where the provider sends the user.
 pub mod http {

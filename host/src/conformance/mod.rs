@@ -635,10 +635,7 @@ impl Setup {
     fn browser_for(&self, url: &str) -> Result<reqwest::Client, String> {
         let parsed = Url::parse(url).map_err(|e| format!("`{url}`: {e}"))?;
         let host = parsed.host_str().unwrap_or_default();
-        let pinned = self.egress.resolve.iter().find(|rule| match rule.host.strip_prefix("*.") {
-            Some(suffix) => host.ends_with(&format!(".{suffix}")),
-            None => rule.host.eq_ignore_ascii_case(host),
-        });
+        let pinned = self.egress.resolve.iter().find(|rule| rule.host.matches_str(host));
         let Some(rule) = pinned else { return Ok(self.browser.clone()) };
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -9,7 +9,7 @@ use keyway_mock_provider::apps::{github, instagram, notion, quirks, slack, tikto
 use keyway_mock_provider::{App, MockConfig, MockProvider};
 use serde_json::{Value, json};
 
-use crate::egress::{EgressConfig, ResolveRule};
+use crate::egress::{EgressConfig, HostPattern, IpNet, ResolveRule};
 use crate::flows::ApiCall;
 use crate::integration::{ClientAuth, IntegrationConfig};
 
@@ -114,11 +114,15 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         integration.settings = json!({ "graph_url": base });
     }
 
+    // The production policy, opened for exactly the mock's address.
     let mut egress = EgressConfig::default();
+    let loopback: IpAddr = provider.local_addr().ip();
+    egress.allowed_networks.push(IpNet::host(loopback));
     if app == App::Zendesk {
-        let loopback: IpAddr = provider.local_addr().ip();
-        egress.resolve.push(ResolveRule { host: format!("*.{}", zendesk::DOMAIN), ip: loopback });
-        egress.insecure_http_hosts.push(format!("*.{}", zendesk::DOMAIN));
+        let wildcard: HostPattern =
+            format!("*.{}", zendesk::DOMAIN).parse().expect("the mock's Zendesk domain has two labels");
+        egress.resolve.push(ResolveRule { host: wildcard.clone(), ip: loopback });
+        egress.insecure_http_hosts.push(wildcard);
     }
     let default_inputs =
         if app == App::Zendesk { vec![("subdomain".to_string(), "acme".to_string())] } else { Vec::new() };

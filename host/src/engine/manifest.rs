@@ -101,6 +101,7 @@ impl Manifest {
             if url.host_str().is_none() {
                 return Err(format!("`hosts` entry `{host}` has no host"));
             }
+            keyway_policy::HostPattern::of_url(&url).map_err(|e| format!("`hosts` entry `{host}`: {e}"))?;
         }
         let mut inputs = Vec::new();
         for i in m.inputs {

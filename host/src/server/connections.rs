@@ -91,5 +91,16 @@ pub async fn request(
     Path(id): Path<String>,
     Body(req): Body<WebRequest>,
 ) -> Result<Json<WebResponse>, ApiError> {
+    // The caller's headers are the caller's to fix: over the caps or invalid is a 4xx here,
+    // before anything is built from them. The egress client applies the same rules to
+    // every request anyway.
+    if let Some(headers) = &req.headers {
+        let invalid = |message: String| ApiError::from(crate::integration::FieldError::new("headers", message));
+        let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        state.service.flows().egress().config().check_headers(&headers).map_err(|e| invalid(e.to_string()))?;
+        if headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+            return Err(invalid("`Host` comes from the connection's API base and cannot be set; remove it".into()));
+        }
+    }
     Ok(Json(state.service.web_request(&who, &id, req).await?))
 }

@@ -55,6 +55,22 @@ pub fn app(state: AppState) -> Router {
         .route("/oauth", get(callback::complete))
         .route("/healthz", get(healthz))
         .with_state(state)
+        // A last resort, never the mechanism: every limit is enforced before it could panic.
+        // A panic still answers (a generic 500 in the house shape) instead of dropping the
+        // connection, and the next request is served.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}
+
+/// The answer to a request whose handler panicked; the detail goes to the log only.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    // Logged by `ApiError` (5xx detail goes to the log); the body stays generic.
+    let error = crate::service::ServiceError::Internal(format!("a request handler panicked: {detail}"));
+    axum::response::IntoResponse::into_response(error::ApiError(error))
 }
 
 /// Liveness and database reachability.

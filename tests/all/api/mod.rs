@@ -9,6 +9,7 @@
 
 mod credentials;
 mod docs;
+mod egress;
 mod flow;
 mod permissions;
 mod processes;
@@ -106,6 +107,8 @@ pub struct Options {
     pub resolve: Vec<String>,
     /// The operator's `insecure_http_hosts`.
     pub insecure_http_hosts: Vec<String>,
+    /// The operator's `allowed_networks`: the mock's address unless a test says otherwise.
+    pub allowed_networks: Vec<String>,
     /// `action_max_calls` and `action_deadline`.
     pub actions: keyway::actions::ActionLimits,
 }
@@ -118,6 +121,7 @@ impl Default for Options {
             refresh_margin: Duration::from_secs(300),
             resolve: Vec::new(),
             insecure_http_hosts: Vec::new(),
+            allowed_networks: keyway_tests::allow_network_args(&[keyway_tests::MOCK_IP]),
             actions: keyway::actions::ActionLimits::default(),
         }
     }
@@ -387,6 +391,7 @@ impl Api {
             database_url: Some(db.url.clone()),
             resolve: options.resolve.clone(),
             insecure_http_hosts: options.insecure_http_hosts.clone(),
+            allowed_networks: options.allowed_networks.clone(),
             ..ServeArgs::default()
         };
         let mut settings = Settings::load(&args).expect("settings");
@@ -545,6 +550,9 @@ impl Process {
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out);
+        for network in keyway_tests::allow_network_args(&[keyway_tests::MOCK_IP]) {
+            command.arg("--allow-network").arg(network);
+        }
         if let Some(db) = &config.database_url {
             command.arg("--database-url").arg(db);
         }

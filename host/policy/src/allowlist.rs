@@ -1,0 +1,110 @@
+//! The scheme, host and port a connection's requests may reach.
+
+use url::Url;
+
+use crate::host::{HostName, shorten};
+
+/// Why a URL is outside the allowlist; the message lists what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{origin}` is not in this integration's allowlist (allowed: {allowed}); declare the host in the plugin manifest's `hosts`"
+)]
+pub struct NotAllowed {
+    /// `scheme://host:port` of the refused URL.
+    pub origin: String,
+    /// The allowed origins, comma-separated.
+    pub allowed: String,
+}
+
+/// Allowed origins, hosts normalised ([`HostName`]), ports spelled out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Allowlist {
+    origins: Vec<(String, HostName, u16)>,
+}
+
+impl Allowlist {
+    /// Allows the origin of `url`: the integration's own URLs and the plugin's declared hosts
+    /// (after templating).
+    pub fn allow(&mut self, url: &str) -> Result<(), String> {
+        let shown = shorten(url);
+        let parsed = Url::parse(url).map_err(|e| format!("`{shown}` is not an absolute URL: {e}"))?;
+        let host = HostName::of_url(&parsed).map_err(|e| format!("`{shown}` has no usable host: {e}"))?;
+        let port = parsed.port_or_known_default().ok_or_else(|| format!("`{shown}` has no port"))?;
+        let entry = (parsed.scheme().to_string(), host, port);
+        if !self.origins.contains(&entry) {
+            self.origins.push(entry);
+        }
+        Ok(())
+    }
+
+    /// Refuses a URL whose scheme, host or port is not allowed.
+    pub fn check(&self, url: &Url) -> Result<(), NotAllowed> {
+        let port = url.port_or_known_default();
+        let allowed = HostName::of_url(url)
+            .is_ok_and(|host| self.origins.iter().any(|(s, h, p)| s == url.scheme() && *h == host && Some(*p) == port));
+        if allowed { Ok(()) } else { Err(NotAllowed { origin: origin_of(url), allowed: self.describe() }) }
+    }
+
+    fn describe(&self) -> String {
+        if self.origins.is_empty() {
+            return "nothing".into();
+        }
+        self.origins.iter().map(|(s, h, p)| format!("{s}://{h}:{p}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// `scheme://host:port` of a URL, with the port spelled out.
+pub fn origin_of(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        shorten(url.host_str().unwrap_or_default()),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn allowlist_compares_scheme_normalised_host_and_port() {
+        let mut list = Allowlist::default();
+        list.allow("https://app.example.com/login/oauth/authorize").unwrap();
+        for ok in ["https://APP.example.com:443/x", "https://app.example.com./x", "https://app.EXAMPLE.com.:443"] {
+            assert!(list.check(&url(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://app.example.com/x",
+            "https://app.example.com:8443/x",
+            "https://other.example.com/x",
+            "https://app.example.com.evil.test/x",
+            "https://app.example.com@evil.test/x",
+        ] {
+            let err = list.check(&url(bad)).unwrap_err();
+            assert!(err.to_string().contains("allowlist"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn unicode_and_ascii_spellings_of_an_allowed_host_are_one_host() {
+        let mut list = Allowlist::default();
+        list.allow("https://bücher.example").unwrap();
+        assert!(list.check(&url("https://xn--bcher-kva.example/")).is_ok());
+        let mut list = Allowlist::default();
+        list.allow("http://127.0.0.1:8080").unwrap();
+        assert!(list.check(&url("http://0x7f.0.0.1:8080/")).is_ok());
+        assert!(list.check(&url("http://127.0.0.1.:8080/")).is_ok());
+    }
+
+    #[test]
+    fn an_empty_allowlist_allows_nothing_and_says_so() {
+        let err = Allowlist::default().check(&url("https://a.test/")).unwrap_err();
+        assert_eq!(err.allowed, "nothing");
+        assert_eq!(err.origin, "https://a.test:443");
+    }
+}
