@@ -2,7 +2,7 @@
 
 use url::Url;
 
-use crate::host::{HostName, shorten};
+use crate::host::{HostName, HostPattern, shorten};
 
 /// Why a URL is outside the allowlist; the message lists what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,10 +16,11 @@ pub struct NotAllowed {
     pub allowed: String,
 }
 
-/// Allowed origins, hosts normalised ([`HostName`]), ports spelled out.
+/// Allowed origins, hosts normalised ([`HostPattern`]: a host, or `*.suffix` from a manifest
+/// whose API hosts vary by tenant), ports spelled out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Allowlist {
-    origins: Vec<(String, HostName, u16)>,
+    origins: Vec<(String, HostPattern, u16)>,
 }
 
 impl Allowlist {
@@ -28,7 +29,7 @@ impl Allowlist {
     pub fn allow(&mut self, url: &str) -> Result<(), String> {
         let shown = shorten(url);
         let parsed = Url::parse(url).map_err(|e| format!("`{shown}` is not an absolute URL: {e}"))?;
-        let host = HostName::of_url(&parsed).map_err(|e| format!("`{shown}` has no usable host: {e}"))?;
+        let host = HostPattern::of_url(&parsed).map_err(|e| format!("`{shown}` has no usable host: {e}"))?;
         let port = parsed.port_or_known_default().ok_or_else(|| format!("`{shown}` has no port"))?;
         let entry = (parsed.scheme().to_string(), host, port);
         if !self.origins.contains(&entry) {
@@ -41,7 +42,7 @@ impl Allowlist {
     pub fn check(&self, url: &Url) -> Result<(), NotAllowed> {
         let port = url.port_or_known_default();
         let allowed = HostName::of_url(url)
-            .is_ok_and(|host| self.origins.iter().any(|(s, h, p)| s == url.scheme() && *h == host && Some(*p) == port));
+            .is_ok_and(|host| self.origins.iter().any(|(s, h, p)| s == url.scheme() && h.matches(&host) && Some(*p) == port));
         if allowed { Ok(()) } else { Err(NotAllowed { origin: origin_of(url), allowed: self.describe() }) }
     }
 
@@ -99,6 +100,23 @@ mod tests {
         list.allow("http://127.0.0.1:8080").unwrap();
         assert!(list.check(&url("http://0x7f.0.0.1:8080/")).is_ok());
         assert!(list.check(&url("http://127.0.0.1.:8080/")).is_ok());
+    }
+
+    #[test]
+    fn a_wildcard_entry_allows_one_label_under_its_suffix_only() {
+        let mut list = Allowlist::default();
+        list.allow("https://*.my.example.com").unwrap();
+        assert!(list.check(&url("https://acme.my.example.com/services/data")).is_ok());
+        for bad in [
+            "https://my.example.com/",
+            "https://a.b.my.example.com/",
+            "https://acme.my.example.com.evil.test/",
+            "http://acme.my.example.com/",
+            "https://acme.my.example.com:8443/",
+        ] {
+            assert!(list.check(&url(bad)).is_err(), "{bad}");
+        }
+        assert!(Allowlist::default().allow("https://*.com").is_err());
     }
 
     #[test]
