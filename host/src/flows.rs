@@ -483,6 +483,7 @@ impl Flows {
         conn.credentials.register(&mut redactor);
         Ok(CallEnv {
             plugin: plugin.manifest.name.clone(),
+            integration: integration.name.clone(),
             allowlist,
             egress: self.egress.clone(),
             redactor,

@@ -6,6 +6,7 @@ mod api;
 mod apps;
 mod cli;
 mod demo;
+mod hostile;
 mod loading;
 mod plugin_cli;
 mod registry;
@@ -41,6 +42,7 @@ fn test_limits() -> Limits {
         cpu_budget: Duration::from_millis(500),
         max_memory_bytes: 16 << 20,
         max_concurrent_calls: 16,
+        ..Limits::default()
     }
 }
 

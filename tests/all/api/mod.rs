@@ -108,6 +108,8 @@ pub struct Options {
     pub insecure_http_hosts: Vec<String>,
     /// `action_max_calls` and `action_deadline`.
     pub actions: keyway::actions::ActionLimits,
+    /// The `[limits]` table: quotas, caps and budgets of plugin calls.
+    pub limits: keyway::engine::Limits,
 }
 
 impl Default for Options {
@@ -119,6 +121,7 @@ impl Default for Options {
             resolve: Vec::new(),
             insecure_http_hosts: Vec::new(),
             actions: keyway::actions::ActionLimits::default(),
+            limits: keyway::engine::Limits::default(),
         }
     }
 }
@@ -393,6 +396,7 @@ impl Api {
         settings.state_ttl = options.state_ttl;
         settings.refresh_margin = options.refresh_margin;
         settings.actions = options.actions.clone();
+        settings.limits = options.limits.clone();
         assert_eq!(settings.redirect_uri(), format!("{base}/oauth"));
         let admin_key = ApiKey::generate();
         let bootstrap = Bootstrap { master_key: Some(MasterKey::generate()), admin_key: Some(admin_key.clone()) };
