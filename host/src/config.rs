@@ -26,6 +26,10 @@
 //! call_timeout = "30s"
 //! cpu_budget = "2s"
 //! max_memory_mib = 32
+//! max_concurrent_calls = 64
+//! integration_concurrent_calls = 8
+//! quota_wait = "2s"
+//! hook_max_calls = 20
 //! ```
 //!
 //! Reading the file is the only I/O here; the server builds its clients and store from the
@@ -238,6 +242,9 @@ struct FileLimits {
     cpu_budget: Option<String>,
     max_memory_mib: Option<u64>,
     max_concurrent_calls: Option<u64>,
+    integration_concurrent_calls: Option<u64>,
+    quota_wait: Option<String>,
+    hook_max_calls: Option<u32>,
 }
 
 impl FileSettings {
@@ -386,6 +393,35 @@ impl Settings {
                 limits.max_concurrent_calls = usize::try_from(calls).ok().filter(|&c| c > 0).ok_or_else(|| {
                     invalid("limits.max_concurrent_calls", &file_origin, "must be at least 1; write e.g. `64`")
                 })?;
+            }
+            if let Some(calls) = file_limits.integration_concurrent_calls {
+                limits.integration_concurrent_calls =
+                    usize::try_from(calls).ok().filter(|&c| c > 0).ok_or_else(|| {
+                        invalid(
+                            "limits.integration_concurrent_calls",
+                            &file_origin,
+                            "must be at least 1; write e.g. `8`",
+                        )
+                    })?;
+            }
+            if limits.integration_concurrent_calls >= limits.max_concurrent_calls && limits.max_concurrent_calls > 1 {
+                return Err(invalid(
+                    "limits.integration_concurrent_calls",
+                    &file_origin,
+                    format!(
+                        "`{}` must be below `limits.max_concurrent_calls` ({}), so that one integration cannot take every slot",
+                        limits.integration_concurrent_calls, limits.max_concurrent_calls
+                    ),
+                ));
+            }
+            if let Some(wait) = limit("quota_wait", file_limits.quota_wait)? {
+                limits.quota_wait = wait;
+            }
+            if let Some(calls) = file_limits.hook_max_calls {
+                if calls == 0 {
+                    return Err(invalid("limits.hook_max_calls", &file_origin, "must be at least 1; write e.g. `20`"));
+                }
+                limits.hook_max_calls = calls;
             }
         }
 
@@ -859,6 +895,26 @@ mod tests {
         let settings = Settings::load(&args).unwrap();
         assert_eq!(settings.database_url_redacted(), "postgres://keyway:***@db/k");
         assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn quotas_and_the_hook_cap_come_from_the_limits_table() {
+        let file = TempToml::new(
+            "[limits]\nmax_concurrent_calls = 10\nintegration_concurrent_calls = 2\nquota_wait = \"1s\"\nhook_max_calls = 5\n",
+        );
+        let limits = Settings::load(&file.args()).unwrap().limits;
+        assert_eq!(limits.integration_concurrent_calls, 2);
+        assert_eq!(limits.quota_wait, Duration::from_secs(1));
+        assert_eq!(limits.hook_max_calls, 5);
+
+        let file = TempToml::new("[limits]\nmax_concurrent_calls = 8\nintegration_concurrent_calls = 8\n");
+        let error = error_text(&file.args());
+        assert!(error.starts_with("`limits.integration_concurrent_calls` in "), "{error}");
+        assert!(error.contains("below `limits.max_concurrent_calls`"), "{error}");
+        let file = TempToml::new("[limits]\nhook_max_calls = 0\n");
+        assert!(error_text(&file.args()).starts_with("`limits.hook_max_calls` in "));
+        let file = TempToml::new("[limits]\nquota_wait = \"soon\"\n");
+        assert!(error_text(&file.args()).starts_with("`limits.quota_wait` in "));
     }
 
     #[test]

@@ -519,6 +519,7 @@ impl Flows {
         let redactor = secrets_of(integration, conn);
         Ok(CallEnv {
             plugin: plugin.manifest.name.clone(),
+            integration: integration.name.clone(),
             allowlist,
             egress: self.egress.clone(),
             redactor,

@@ -12,6 +12,16 @@ use crate::egress::{EgressError, OutboundRequest, OutboundResponse};
 pub(crate) use crate::redact::truncate;
 pub use crate::redact::{Redactor, add_basic_credentials};
 
+/// What one trace entry keeps at most, so a hook sending huge URLs or headers cannot make the
+/// host hold copies of them: the URL, the request body, and each header value, in bytes...
+const MAX_URL: usize = 2048;
+const MAX_BODY: usize = 2048;
+const MAX_HEADER_VALUE: usize = 256;
+/// ...and how many headers.
+const MAX_HEADERS: usize = 32;
+/// How many entries one hook call's trace keeps; the requests beyond are sent but not traced.
+pub const MAX_ENTRIES_PER_CALL: usize = 32;
+
 /// One outbound request and its outcome, safe to print, log or return.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceEntry {
@@ -44,11 +54,21 @@ impl TraceEntry {
             Ok(resp) => (Some(resp.status), truncate(&redactor.body(&resp.body), 300), None),
             Err(e) => (None, String::new(), Some(redactor.scrub(&e.to_string()))),
         };
+        // Redacted first, then truncated: a cut must never leave part of a secret unmasked.
+        let mut headers: Vec<(String, String)> = req
+            .headers
+            .iter()
+            .take(MAX_HEADERS)
+            .map(|(n, v)| (truncate(n, MAX_HEADER_VALUE), truncate(&redactor.header_value(n, v), MAX_HEADER_VALUE)))
+            .collect();
+        if req.headers.len() > MAX_HEADERS {
+            headers.push(("[truncated]".into(), format!("{} more headers", req.headers.len() - MAX_HEADERS)));
+        }
         Self {
-            method: req.method.clone(),
-            url: redactor.url(&req.url),
-            headers: req.headers.iter().map(|(n, v)| (n.clone(), redactor.header_value(n, v))).collect(),
-            body: req.body.as_deref().map(|b| redactor.body(b)).unwrap_or_default(),
+            method: truncate(&req.method, 32),
+            url: truncate(&redactor.url(&req.url), MAX_URL),
+            headers,
+            body: req.body.as_deref().map(|b| truncate(&redactor.body(b), MAX_BODY)).unwrap_or_default(),
             status,
             response_body,
             error,
@@ -135,6 +155,31 @@ mod tests {
         assert!(printed.contains("grant_type=authorization_code"), "{printed}");
         assert!(printed.contains(r#""token_type":"bearer""#), "{printed}");
         assert!(printed.contains("x=1"), "{printed}");
+    }
+
+    #[test]
+    fn an_entry_keeps_bounded_copies_of_what_a_hook_sent() {
+        let mut redactor = Redactor::default();
+        redactor.add("s3cret-value");
+        let huge = "a".repeat(4 << 20);
+        let mut headers: Vec<(String, String)> =
+            (0..1000).map(|i| (format!("x-h{i}"), format!("{huge}s3cret-value"))).collect();
+        headers.insert(0, ("x-first".into(), format!("s3cret-value{huge}")));
+        let req = OutboundRequest {
+            method: "GET".into(),
+            url: format!("https://app.test/s3cret-value/{huge}"),
+            headers,
+            body: Some(huge.clone().into_bytes()),
+        };
+        let entry = TraceEntry::new(&req, Err(&EgressError::Transport("refused".into())), Duration::ZERO, &redactor);
+        let kept =
+            entry.url.len() + entry.body.len() + entry.headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
+        assert!(kept < 32 << 10, "the entry keeps {kept} bytes");
+        assert!(entry.url.starts_with("https://app.test/[redacted]/aaa"), "{}", &entry.url[..40]);
+        assert!(entry.url.ends_with(&format!("({} bytes)", req.url.len() + "[redacted]".len() - 12)), "says how long");
+        assert_eq!(entry.headers.len(), MAX_HEADERS + 1);
+        assert_eq!(entry.headers[0].1.get(..10), Some("[redacted]"), "masked before it was cut");
+        assert_eq!(entry.headers[MAX_HEADERS], ("[truncated]".to_string(), "969 more headers".to_string()));
     }
 
     #[test]

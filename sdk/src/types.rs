@@ -251,6 +251,9 @@ impl fmt::Display for AuthError {
 impl std::error::Error for AuthError {}
 
 /// Why an outbound or API call made through the host failed.
+///
+/// A breached call cap or deadline is not among these: the host stops the plugin at the call
+/// that breached it, and reports the limit to whoever ran it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HttpError {
     /// The URL is outside the allowlist, or not https.
@@ -259,8 +262,6 @@ pub enum HttpError {
     Timeout,
     /// The request or response is over the host's size cap.
     TooLarge(String),
-    /// The action reached its cap on calls or its deadline.
-    LimitExceeded(String),
     /// Connection refused, DNS failure, TLS failure...
     Transport(String),
 }
@@ -271,7 +272,6 @@ impl fmt::Display for HttpError {
             HttpError::Denied(m) => write!(f, "denied by the host's egress policy: {m}"),
             HttpError::Timeout => write!(f, "timed out waiting for the answer"),
             HttpError::TooLarge(m) => write!(f, "over the host's size cap: {m}"),
-            HttpError::LimitExceeded(m) => write!(f, "over the host's call limit: {m}"),
             HttpError::Transport(m) => write!(f, "transport failure: {m}"),
         }
     }

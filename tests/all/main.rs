@@ -7,6 +7,7 @@ mod apps;
 mod boundary;
 mod cli;
 mod demo;
+mod hostile;
 mod loading;
 mod log_audit;
 mod plugin_cli;
@@ -43,6 +44,7 @@ fn test_limits() -> Limits {
         cpu_budget: Duration::from_millis(500),
         max_memory_bytes: 16 << 20,
         max_concurrent_calls: 16,
+        ..Limits::default()
     }
 }
 

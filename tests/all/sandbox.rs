@@ -31,6 +31,7 @@ fn env(plugin: &LoadedPlugin, allow: &[&str], egress: EgressConfig) -> CallEnv {
     }
     CallEnv {
         plugin: plugin.manifest.name.clone(),
+        integration: "probe".into(),
         allowlist,
         egress: EgressClient::new(egress).unwrap(),
         redactor: Redactor::default(),
@@ -241,4 +242,42 @@ async fn plain_http_to_a_non_loopback_host_needs_the_operators_exception() {
 async fn auth_hooks_cannot_use_the_api_import() {
     let err = probe("api", "/api/me", &[], EgressConfig::default()).await.unwrap_err();
     assert!(err.contains("actions only"), "{err}");
+}
+
+/// Runs the probe's `authorize-url` with `settings`, allowing `allow`; the engine's verdict.
+async fn probe_with(settings: serde_json::Value, allow: &[&str]) -> Result<Result<String, String>, CallError> {
+    let plugin = load(GUEST_PROBE).await;
+    let config = integration("http://127.0.0.1:9", settings);
+    let ctx = hook_context(&config, &ConnectionState::default());
+    let env = env(&plugin, allow, EgressConfig::default());
+    let (result, _) = engine().await.authorize_url(&plugin, env, ctx, request()).await?;
+    Ok(result.map_err(|e| format!("{e:?}")))
+}
+
+#[tokio::test]
+async fn a_sleeping_hook_is_stopped_at_once_and_the_clocks_still_work() {
+    // An hour's sleep: the call ends at the sleep, not after it, or this test would not end.
+    let err = probe_with(serde_json::json!({"mode": "sleep", "ms": 3_600_000}), &[]).await.unwrap_err();
+    assert!(matches!(err, CallError::Sleep { hook: "authorize-url", .. }), "{err}");
+    assert!(err.to_string().contains("plugins may not sleep"), "{err}");
+
+    // Reading the monotonic and wall clocks is not sleeping.
+    assert_eq!(probe_with(serde_json::json!({"mode": "clock"}), &[]).await.unwrap(), Ok("clock=ok".into()));
+}
+
+#[tokio::test]
+async fn an_auth_hook_is_stopped_at_its_cap_on_outbound_requests() {
+    let provider = MockProvider::start(MockConfig::default()).await.unwrap();
+    let target = format!("{}/api/me", provider.base_url());
+    let settings = serde_json::json!({"mode": "flood", "url": target, "count": 25});
+    // The guest swallows every error; the cap stops it all the same.
+    let err = probe_with(settings, &[&provider.base_url()]).await.unwrap_err();
+    assert!(matches!(err, CallError::Limit { hook: "authorize-url", .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("cap of 20 outbound requests") && message.contains("limits.hook_max_calls"), "{message}");
+    assert_eq!(provider.requests_to("/api/me").len(), 20, "the 21st request was never sent");
+
+    // Under the cap, a hook sends what it needs.
+    let settings = serde_json::json!({"mode": "flood", "url": target, "count": 3});
+    assert_eq!(probe_with(settings, &[&provider.base_url()]).await.unwrap(), Ok("sent=3 failed=0".into()));
 }

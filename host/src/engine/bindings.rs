@@ -3,7 +3,8 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "integration",
-    imports: { default: async },
+    // Trappable: a host import can stop the guest (a breached limit) instead of answering it.
+    imports: { default: async | trappable },
     exports: { default: async },
 });
 

@@ -6,6 +6,7 @@ mod convert;
 mod hooks;
 mod host;
 mod manifest;
+mod quota;
 mod store;
 
 use std::pin::Pin;
@@ -18,7 +19,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 
 pub use manifest::{ActionSpec, InputSpec, Manifest, SettingSpec};
-pub use store::{ApiSession, CallEnv};
+pub use store::{ApiSession, CallEnv, LimitBreach};
 
 pub(crate) use manifest::fill_placeholders;
 
@@ -32,14 +33,25 @@ const PACKAGE: &str = "keyway:plugin";
 /// Per-call resource limits.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Wall-clock budget of one hook call, host calls included.
+    /// Wall-clock budget of one hook call, everything included: guest code, host calls and
+    /// the I/O they wait for.
     pub call_timeout: Duration,
-    /// Budget of time spent executing guest code in one call.
+    /// Budget of time spent executing guest code in one call. Time the guest spends waiting
+    /// for a host call (an outbound request, an API call) is not charged to it: the wall-clock
+    /// `call_timeout` bounds that.
     pub cpu_budget: Duration,
     /// Largest linear memory one call may grow.
     pub max_memory_bytes: usize,
-    /// How many hook calls may run at once; more wait their turn.
+    /// How many hook calls may run at once in the whole host: a backstop above the
+    /// per-integration quota.
     pub max_concurrent_calls: usize,
+    /// How many hook calls one integration may run at once; kept below
+    /// `max_concurrent_calls`, so one integration never takes every slot.
+    pub integration_concurrent_calls: usize,
+    /// How long a call waits for a free slot before it is refused as busy (HTTP 503).
+    pub quota_wait: Duration,
+    /// How many outbound requests one auth hook may send, refused ones included.
+    pub hook_max_calls: u32,
 }
 
 impl Default for Limits {
@@ -49,6 +61,9 @@ impl Default for Limits {
             cpu_budget: Duration::from_secs(2),
             max_memory_bytes: 32 << 20,
             max_concurrent_calls: 64,
+            integration_concurrent_calls: 8,
+            quota_wait: Duration::from_secs(2),
+            hook_max_calls: 20,
         }
     }
 }
@@ -114,6 +129,38 @@ pub enum CallError {
         /// The cap.
         limit_mib: usize,
     },
+    /// The integration (or the host) already runs as many calls as it may, and no slot freed
+    /// up within the bounded wait. Worth retrying after `retry_after`.
+    #[error("{reason}; no slot freed up within {waited:?}, retry in {} s", retry_after.as_secs())]
+    Busy {
+        /// Which quota is full, and its setting.
+        reason: String,
+        /// How long the call waited.
+        waited: Duration,
+        /// When a retry has a fair chance.
+        retry_after: Duration,
+    },
+    /// The call breached a limit the host enforces inside it (a call cap, a deadline). The
+    /// guest was stopped there: it cannot catch the breach and carry on.
+    #[error("plugin `{plugin}` was stopped in `{hook}`: {limit}")]
+    Limit {
+        /// The plugin.
+        plugin: String,
+        /// The hook.
+        hook: &'static str,
+        /// The limit, and the setting that raises it.
+        limit: String,
+    },
+    /// The guest tried to sleep, which would hold a slot of its integration for nothing.
+    #[error(
+        "plugin `{plugin}` tried to sleep in `{hook}`; plugins may not sleep (a sleeping call holds one of its integration's slots): return an error and let the caller retry instead"
+    )]
+    Sleep {
+        /// The plugin.
+        plugin: String,
+        /// The hook.
+        hook: &'static str,
+    },
     /// The guest trapped (a panic, an out-of-bounds access...).
     #[error("plugin `{plugin}` failed in `{hook}`: {message}")]
     Trap {
@@ -132,7 +179,7 @@ pub struct PluginEngine {
     linker: Linker<StoreData>,
     limits: Limits,
     cache_dir: Option<std::path::PathBuf>,
-    permits: Arc<tokio::sync::Semaphore>,
+    quotas: quota::Quotas,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -169,8 +216,10 @@ impl PluginEngine {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        refuse_sleep(&mut linker)?;
         World::add_to_linker::<_, host::KeywayImports>(&mut linker, |data: &mut StoreData| host::HostView {
             env: &mut data.env,
+            meter: &mut data.meter,
         })?;
 
         // A plain thread, not a tokio task: with every worker inside a spinning guest, a
@@ -192,7 +241,11 @@ impl PluginEngine {
             engine,
             linker,
             cache_dir: None,
-            permits: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_calls.max(1))),
+            quotas: quota::Quotas::new(
+                limits.max_concurrent_calls,
+                limits.integration_concurrent_calls,
+                limits.quota_wait,
+            ),
             limits,
             ticker_stop,
         })
@@ -355,17 +408,24 @@ impl PluginEngine {
             ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
             + Send,
     {
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        let _slot = self.quotas.acquire(&env.integration).await.map_err(|full| self.busy(&env.integration, full))?;
         let plugin_name = env.plugin.clone();
-        let mut store = Store::new(&self.engine, StoreData::new(env, self.limits.max_memory_bytes));
+        let data = StoreData::new(env, self.limits.max_memory_bytes, self.limits.hook_max_calls);
+        let mut store = Store::new(&self.engine, data);
         store.limiter(|data| &mut data.memory);
 
         // Yield to tokio at every tick so a spinning guest cannot starve other calls, and
-        // interrupt it when its CPU budget is spent.
+        // interrupt it when its CPU budget is spent. The epoch only reaches the guest while it
+        // runs, but the first check after a host call returns sees every tick that passed
+        // during the call: that one is not the guest's, and is not charged (so at most one
+        // tick per host call goes uncharged, and host calls are capped).
         let budget_ticks = (self.limits.cpu_budget.as_millis() / TICK.as_millis()).max(1) as u64;
         let mut ticks = 0u64;
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
+        store.epoch_deadline_callback(move |mut store| {
+            if std::mem::take(&mut store.data_mut().meter.resumed_from_host) {
+                return Ok(UpdateDeadline::Continue(1));
+            }
             ticks += 1;
             if ticks >= budget_ticks {
                 Ok(UpdateDeadline::Interrupt)
@@ -389,6 +449,25 @@ impl PluginEngine {
         result.map(|value| (value, store.into_data().env))
     }
 
+    fn busy(&self, integration: &str, full: quota::Full) -> CallError {
+        let reason = match full {
+            quota::Full::Integration(n) => format!(
+                "integration `{integration}` is already running its {n} plugin calls at once (setting `limits.integration_concurrent_calls`)"
+            ),
+            quota::Full::Host(n) => {
+                format!(
+                    "the host is already running its {n} plugin calls at once (setting `limits.max_concurrent_calls`)"
+                )
+            }
+        };
+        let waited = self.quotas.wait();
+        CallError::Busy {
+            reason,
+            waited,
+            retry_after: Duration::from_secs(waited.as_secs_f64().ceil().max(1.0) as u64),
+        }
+    }
+
     fn classify(
         &self,
         store: &Store<StoreData>,
@@ -399,6 +478,12 @@ impl PluginEngine {
         if store.data().memory.exceeded {
             return CallError::Memory { plugin, hook, limit_mib: self.limits.max_memory_bytes >> 20 };
         }
+        if let Some(breach) = err.downcast_ref::<LimitBreach>() {
+            return CallError::Limit { plugin, hook, limit: breach.0.clone() };
+        }
+        if err.downcast_ref::<SleepRefused>().is_some() {
+            return CallError::Sleep { plugin, hook };
+        }
         if let Some(wasmtime::Trap::Interrupt) = err.downcast_ref::<wasmtime::Trap>() {
             return CallError::CpuBudget { plugin, hook, budget: self.limits.cpu_budget };
         }
@@ -406,6 +491,46 @@ impl PluginEngine {
         CallError::Trap { plugin, hook, message: keyway_policy::text::clip_plugin_text(format!("{err:#}")) }
     }
 }
+
+/// A guest's sleep, refused: it traps, so the call ends at once and frees its slot.
+#[derive(Debug, thiserror::Error)]
+#[error("plugins may not sleep")]
+struct SleepRefused;
+
+/// Replaces WASI's monotonic-clock timers (`subscribe-duration`, `subscribe-instant`, what
+/// `std::thread::sleep` and every timed poll use) with ones that trap unless already due: a
+/// sleeping guest would hold a slot of its integration without using the CPU budget. The
+/// clocks themselves (`now`, `resolution`, the wall clock) and random keep working.
+fn refuse_sleep(linker: &mut Linker<StoreData>) -> anyhow::Result<()> {
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::clocks::WasiClocksView as _;
+    use wasmtime_wasi::p2::DynPollable;
+    use wasmtime_wasi::p2::bindings::clocks::monotonic_clock::Host as _;
+
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap("subscribe-duration", |mut store, (duration,): (u64,)| {
+        if duration > 0 {
+            return Err(SleepRefused.into());
+        }
+        let pollable: Resource<DynPollable> = store.data_mut().clocks().subscribe_duration(0)?;
+        Ok((pollable,))
+    })?;
+    clock.func_wrap("subscribe-instant", |mut store, (when,): (u64,)| {
+        let mut clocks = store.data_mut().clocks();
+        if when > clocks.now()? {
+            return Err(SleepRefused.into());
+        }
+        let pollable: Resource<DynPollable> = clocks.subscribe_duration(0)?;
+        Ok((pollable,))
+    })?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The monotonic clock interface as `wasmtime-wasi` defines it; guests built against an older
+/// 0.2 release resolve to it.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
 /// Loads the cached artifact when there is a usable one, else compiles (`true`). The caller
 /// caches what it compiled once the component has passed its checks.

@@ -14,17 +14,29 @@ use crate::trace::{Redactor, TraceEntry};
 
 /// The app's API as an action sees it: the host resolves, authenticates, counts and retries.
 pub trait ApiSession: Send + Sync {
-    /// Sends one API request for the action.
+    /// Sends one API request for the action. The inner error is the guest's to handle; a
+    /// [`LimitBreach`] stops the guest.
+    #[allow(clippy::type_complexity)]
     fn call(
         &self,
         req: ApiRequest,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + '_>>;
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Result<HttpResponse, HttpError>, LimitBreach>> + Send + '_>>;
 }
+
+/// A limit the host enforces inside a call (a cap on calls, a deadline), breached. A host
+/// import returns it as a trap rather than as an error the guest sees, so a plugin cannot
+/// swallow it and carry on: the call fails with [`super::CallError::Limit`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct LimitBreach(pub String);
 
 /// The environment of one hook call.
 pub struct CallEnv {
     /// The plugin's name, for logs.
     pub plugin: String,
+    /// The integration the call serves (its unique name), or `""` for none (reading a
+    /// manifest). It names the concurrency quota the call runs under.
+    pub integration: String,
     /// Where `outbound` may go.
     pub allowlist: Allowlist,
     /// The client outbound requests go through.
@@ -41,6 +53,7 @@ impl std::fmt::Debug for CallEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CallEnv")
             .field("plugin", &self.plugin)
+            .field("integration", &self.integration)
             .field("allowlist", &self.allowlist)
             .field("api", &self.api.is_some())
             .field("trace", &self.trace)
@@ -53,6 +66,7 @@ impl CallEnv {
     pub fn sealed(plugin: &str, egress: EgressClient) -> Self {
         Self {
             plugin: plugin.to_string(),
+            integration: String::new(),
             allowlist: Allowlist::default(),
             egress,
             redactor: Redactor::default(),
@@ -83,16 +97,28 @@ impl wasmtime::ResourceLimiter for MemoryCap {
     }
 }
 
+/// What the host counts inside one call.
+pub(crate) struct CallMeter {
+    /// Outbound requests sent (or refused) so far.
+    pub(crate) outbound_calls: u32,
+    /// How many the call may send.
+    pub(crate) max_outbound_calls: u32,
+    /// Set when a host call returns: the next epoch check counts time the guest spent
+    /// waiting, not running, and is not charged to its CPU budget.
+    pub(crate) resumed_from_host: bool,
+}
+
 /// Everything a store holds.
 pub(crate) struct StoreData {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) memory: MemoryCap,
+    pub(crate) meter: CallMeter,
     pub(crate) env: CallEnv,
 }
 
 impl StoreData {
-    pub(crate) fn new(env: CallEnv, max_memory: usize) -> Self {
+    pub(crate) fn new(env: CallEnv, max_memory: usize, max_outbound_calls: u32) -> Self {
         // No environment, arguments, preopened directories or sockets; stdio discarded.
         let wasi = WasiCtxBuilder::new()
             .allow_tcp(false)
@@ -100,7 +126,13 @@ impl StoreData {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
-        Self { wasi, table: ResourceTable::new(), memory: MemoryCap { max_bytes: max_memory, exceeded: false }, env }
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap { max_bytes: max_memory, exceeded: false },
+            meter: CallMeter { outbound_calls: 0, max_outbound_calls, resumed_from_host: false },
+            env,
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use super::AppState;
 pub async fn complete(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let pairs: Vec<(String, String)> =
         url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let mut retry_after = None;
     let (status, body) = match state.service.complete_callback(pairs).await {
         Ok(outcome) => (
             StatusCode::OK,
@@ -26,7 +27,13 @@ pub async fn complete(State(state): State<AppState>, RawQuery(query): RawQuery) 
             ),
         ),
         Err(e) => (
-            StatusCode::BAD_REQUEST,
+            match e.retry_after {
+                Some(wait) => {
+                    retry_after = Some(wait);
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                None => StatusCode::BAD_REQUEST,
+            },
             page(
                 "The connection could not be completed",
                 &format!("<p>{}</p><p><strong>What to check:</strong> {}</p>", escape(&e.message), escape(e.hint)),
@@ -35,6 +42,9 @@ pub async fn complete(State(state): State<AppState>, RawQuery(query): RawQuery) 
     };
     let mut response = (status, Html(body)).into_response();
     let headers = response.headers_mut();
+    if let Some(wait) = retry_after {
+        headers.insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+    }
     // The URL carried a code and state: never let them leak through Referer or a cache.
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

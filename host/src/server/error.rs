@@ -49,6 +49,7 @@ impl ApiError {
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) => StatusCode::CONFLICT,
             ServiceError::LimitExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -63,6 +64,7 @@ impl ApiError {
             ServiceError::NotFound(_) => ("not_found", None),
             ServiceError::Conflict(_) => ("conflict", None),
             ServiceError::LimitExceeded(_) => ("limit_exceeded", None),
+            ServiceError::Busy { .. } => ("busy", None),
             ServiceError::Upstream(_) => ("upstream_error", None),
             ServiceError::Internal(_) => ("internal", None),
         };
@@ -79,12 +81,18 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status_code();
-        if status.is_server_error() {
+        if let ServiceError::Busy { .. } = &self.0 {
+            // Load, not a fault: the caller is told when to come back.
+            tracing::warn!(status = status.as_u16(), "{}", self.0);
+        } else if status.is_server_error() {
             tracing::error!(status = status.as_u16(), "{}", self.0);
         }
         let mut response = (status, Json(ErrorBody { error: self.detail() })).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+        }
+        if let ServiceError::Busy { retry_after, .. } = &self.0 {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after.as_secs().max(1).into());
         }
         response
     }

@@ -3,7 +3,8 @@
 //! One per invocation. It sends each call with the connection's current credentials (the
 //! action never sees them), refreshes once and retries after a 401, retries 429 and 5xx
 //! within [`ActionLimits`], enforces the call cap and the deadline, and keeps a summary of
-//! every request for the caller.
+//! every request for the caller. A breached cap or deadline is a [`LimitBreach`]: it stops the
+//! action's code, which cannot catch it.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -13,9 +14,9 @@ use super::Service;
 use super::refresh::Need;
 use crate::actions::{ActionLimits, CallSummary, is_retryable, retry_delay, summary_path};
 use crate::connection::ConnectionState;
-use crate::engine::ApiSession;
 use crate::engine::bindings::api::ApiRequest;
 use crate::engine::bindings::types::{HttpError, HttpResponse};
+use crate::engine::{ApiSession, LimitBreach};
 use crate::flows::{ApiCall, ApiTarget};
 use crate::integration::IntegrationConfig;
 use crate::trace::Redactor;
@@ -38,9 +39,6 @@ pub(super) struct ActionSession {
 #[derive(Default)]
 struct SessionLog {
     calls: Vec<CallSummary>,
-    /// Why a call was refused for a limit, when one was: the service reports this rather than
-    /// whatever the action made of the refusal.
-    limit: Option<String>,
 }
 
 impl ActionSession {
@@ -72,11 +70,6 @@ impl ActionSession {
         self.lock().calls.clone()
     }
 
-    /// The limit a call ran into, if any.
-    pub(super) fn limit_hit(&self) -> Option<String> {
-        self.lock().limit.clone()
-    }
-
     /// Every secret the run has used, to scrub from what the action is given and returns.
     pub(super) fn redactor(&self) -> Redactor {
         self.secrets.lock().expect("session secrets").clone()
@@ -87,8 +80,8 @@ impl ActionSession {
     }
 
     /// Takes one call off the budget, or says which limit is spent.
-    fn admit(&self) -> Result<(), HttpError> {
-        let mut log = self.lock();
+    fn admit(&self) -> Result<(), LimitBreach> {
+        let log = self.lock();
         let refusal = if log.calls.len() >= self.limits.max_calls as usize {
             format!(
                 "the action reached its cap of {} API calls per run (setting `action_max_calls`)",
@@ -99,15 +92,14 @@ impl ActionSession {
         } else {
             return Ok(());
         };
-        log.limit.get_or_insert(refusal.clone());
-        Err(HttpError::LimitExceeded(refusal))
+        Err(LimitBreach(refusal))
     }
 
     fn record(&self, call: CallSummary) {
         self.lock().calls.push(call);
     }
 
-    async fn send(&self, req: ApiRequest) -> Result<HttpResponse, HttpError> {
+    async fn send(&self, req: ApiRequest) -> Result<Result<HttpResponse, HttpError>, LimitBreach> {
         let call = ApiCall {
             method: req.method.to_ascii_uppercase(),
             path: req.path,
@@ -140,8 +132,7 @@ impl ActionSession {
                         self.limits.deadline, call.method
                     );
                     self.record(summary(None, Some("deadline reached".into())));
-                    self.lock().limit.get_or_insert(message.clone());
-                    return Err(HttpError::LimitExceeded(message));
+                    return Err(LimitBreach(message));
                 }
                 Ok(Err(e)) => {
                     let error: HttpError = match e {
@@ -149,7 +140,7 @@ impl ActionSession {
                         other => HttpError::Transport(other.to_string()),
                     };
                     self.record(summary(None, Some(http_error_text(&error))));
-                    return Err(error);
+                    return Ok(Err(error));
                 }
                 Ok(Ok(response)) => response,
             };
@@ -173,9 +164,9 @@ impl ActionSession {
                         continue;
                     }
                     Err(e) => {
-                        return Err(HttpError::Transport(format!(
+                        return Ok(Err(HttpError::Transport(format!(
                             "the API refused the token (401) and refreshing it failed: {e}"
-                        )));
+                        ))));
                     }
                 }
             }
@@ -193,13 +184,16 @@ impl ActionSession {
                 }
             }
             self.record(summary(Some(response.status), None));
-            return Ok(scrubbed(response.into(), &self.redactor()));
+            return Ok(Ok(scrubbed(response.into(), &self.redactor())));
         }
     }
 }
 
 impl ApiSession for ActionSession {
-    fn call(&self, req: ApiRequest) -> Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + '_>> {
+    fn call(
+        &self,
+        req: ApiRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<Result<HttpResponse, HttpError>, LimitBreach>> + Send + '_>> {
         Box::pin(self.send(req))
     }
 }
@@ -223,6 +217,6 @@ fn http_error_text(e: &HttpError) -> String {
     match e {
         HttpError::Denied(m) => format!("refused: {m}"),
         HttpError::Timeout => "timed out".into(),
-        HttpError::TooLarge(m) | HttpError::LimitExceeded(m) | HttpError::Transport(m) => m.clone(),
+        HttpError::TooLarge(m) | HttpError::Transport(m) => m.clone(),
     }
 }

@@ -195,6 +195,7 @@ impl Service {
         // allowlist, so no request leaves without the host's auth and limits.
         let env = CallEnv {
             plugin: action.runner.manifest.name.clone(),
+            integration: integration.name.clone(),
             allowlist: Allowlist::default(),
             egress: self.flows.egress().clone(),
             redactor: session.redactor(),
@@ -217,18 +218,19 @@ impl Service {
             "action run"
         );
 
-        // A run that hit a limit fails, even when the action carried on and returned output:
-        // whatever it returned was computed without the calls it was refused.
-        if let Some(limit) = session.limit_hit() {
-            return Err(ServiceError::LimitExceeded(format!("action `{name}` stopped: {limit}")));
-        }
         let output = match result {
+            // The breach stopped the action's code where it was: it could not carry on without
+            // the calls it was refused.
+            Err(CallError::Limit { limit, .. }) => {
+                return Err(ServiceError::LimitExceeded(format!("action `{name}` stopped: {limit}")));
+            }
             Err(CallError::Timeout { timeout, .. }) => {
                 return Err(ServiceError::LimitExceeded(format!(
                     "action `{name}` did not finish within its {timeout:?} deadline (setting `action_deadline`); it made {} API calls",
                     calls.len()
                 )));
             }
+            Err(e @ CallError::Busy { .. }) => return Err(e.into()),
             Err(e) => return Err(ServiceError::Upstream(scrub(&e.to_string()))),
             Ok((Err(e), _)) => {
                 return Err(match e {

@@ -70,6 +70,9 @@ pub struct CallbackError {
     pub message: String,
     /// What the user or admin should check.
     pub hint: &'static str,
+    /// Set when Keyway was too busy to finish: the authorization is kept, and reloading the
+    /// page after this long completes it.
+    pub retry_after: Option<Duration>,
 }
 
 const HINT_RESTART: &str =
@@ -77,6 +80,8 @@ const HINT_RESTART: &str =
 const HINT_TOKEN: &str = "The issue is almost always the Token Path: it should be the path after the site, such as \
 /login/oauth/access_token, not the full URL. Otherwise the app may expect its token request formatted differently: \
 a plugin can do that.";
+const HINT_BUSY: &str = "Keyway is busy with this app's other connections right now. Reload this page in a few \
+seconds: the authorization is kept until it expires.";
 const HINT_DENIED: &str = "The app refused the authorization. Try again, and approve the access Keyway asks for with an \
 account that has the right permissions.";
 
@@ -237,6 +242,7 @@ impl Service {
             return Err(CallbackError {
                 message: "This callback has no `state` parameter, so it cannot be matched to a connection.".into(),
                 hint: HINT_RESTART,
+                retry_after: None,
             });
         };
         let hash = state_hash(&state);
@@ -245,6 +251,7 @@ impl Service {
             return Err(CallbackError {
                 message: "This authorization link is unknown or was already used.".into(),
                 hint: HINT_RESTART,
+                retry_after: None,
             });
         };
         let Some(mut record) = self.store.get_connection(&pending.connection_id).await.map_err(internal_callback)?
@@ -252,6 +259,7 @@ impl Service {
             return Err(CallbackError {
                 message: "The connection this authorization was for no longer exists.".into(),
                 hint: HINT_RESTART,
+                retry_after: None,
             });
         };
         if pending.expires_at < now() {
@@ -262,14 +270,24 @@ impl Service {
                     humantime::format_duration(self.settings.state_ttl)
                 ),
                 hint: HINT_RESTART,
+                retry_after: None,
             });
         }
         let result = self.exchange(&mut record, &pending, StateToken::new(state), query).await;
         match result {
             Ok(outcome) => Ok(outcome),
+            Err((message, HINT_BUSY)) => {
+                // The hook that found no slot never ran, so the authorization is kept for a retry.
+                // (Had the code already been exchanged, the retry says so in the provider's words.)
+                if let Err(e) = self.store.insert_pending(&pending).await {
+                    tracing::error!(connection = %record.id, "keeping a busy callback's authorization: {e}");
+                }
+                let retry_after = Some(self.flows.engine().limits().quota_wait.max(Duration::from_secs(1)));
+                Err(CallbackError { message, hint: HINT_BUSY, retry_after })
+            }
             Err((message, hint)) => {
                 self.fail(&mut record, message.clone()).await;
-                Err(CallbackError { message, hint })
+                Err(CallbackError { message, hint, retry_after: None })
             }
         }
     }
@@ -314,6 +332,7 @@ impl Service {
             }
             Err(e) => {
                 let hint = match &e {
+                    FlowError::Plugin(crate::engine::CallError::Busy { .. }) => HINT_BUSY,
                     FlowError::Provider { code, .. } if code == "access_denied" => HINT_DENIED,
                     FlowError::Callback(_) => HINT_RESTART,
                     _ => HINT_TOKEN,
@@ -514,7 +533,7 @@ impl Service {
 
 fn internal_callback(e: keyway_store::StoreError) -> CallbackError {
     tracing::error!("callback storage failure: {e}");
-    CallbackError { message: "Keyway could not read its database.".into(), hint: HINT_RESTART }
+    CallbackError { message: "Keyway could not read its database.".into(), hint: HINT_RESTART, retry_after: None }
 }
 
 fn can_use(who: &Principal, r: &ConnectionRecord) -> bool {

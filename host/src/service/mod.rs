@@ -47,9 +47,17 @@ pub enum ServiceError {
     /// It conflicts with what exists (409).
     #[error("{0}")]
     Conflict(String),
-    /// An action reached its call cap or its deadline (422).
+    /// An action reached its call cap or its deadline, or a hook its cap on requests (422).
     #[error("{0}")]
     LimitExceeded(String),
+    /// The integration already runs as many plugin calls as it may (503, with `Retry-After`).
+    #[error("{message}")]
+    Busy {
+        /// Which quota is full.
+        message: String,
+        /// When to retry.
+        retry_after: Duration,
+    },
     /// The provider or app failed or could not be reached (502).
     #[error("{0}")]
     Upstream(String),
@@ -170,7 +178,18 @@ impl From<FlowError> for ServiceError {
         match e {
             FlowError::Config(m) => ServiceError::BadRequest(m),
             FlowError::Callback(m) => ServiceError::BadRequest(m),
-            FlowError::Plugin(e) => ServiceError::Upstream(e.to_string()),
+            FlowError::Plugin(e) => e.into(),
+            other => ServiceError::Upstream(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::engine::CallError> for ServiceError {
+    fn from(e: crate::engine::CallError) -> Self {
+        use crate::engine::CallError;
+        match e {
+            CallError::Busy { retry_after, .. } => ServiceError::Busy { message: e.to_string(), retry_after },
+            CallError::Limit { .. } => ServiceError::LimitExceeded(e.to_string()),
             other => ServiceError::Upstream(other.to_string()),
         }
     }

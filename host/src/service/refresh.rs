@@ -138,6 +138,8 @@ impl Service {
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
+                // Load on the integration, not a fault of the connection: nothing to record.
+                Err(FlowError::Plugin(e @ crate::engine::CallError::Busy { .. })) => return Err(e.into()),
                 Err(e) => {
                     let message = self.scrub(&integration, &state, &e.to_string());
                     if e.is_invalid_grant() {

@@ -15,7 +15,7 @@
 //! |---|---|
 //! | a template reads a missing `input.*` value | `InvalidInput`: fix the input |
 //! | any other template failure (a missing `steps.*` value, a failing expression), or a path that renders to something that is not a path | `Plugin`: fix the definition |
-//! | the API answered outside 2xx, or the call failed (including the host's `limit-exceeded` and `denied`, whose text is kept) | `Upstream` |
+//! | the API answered outside 2xx, or the call failed (including the host's `denied`, whose text is kept; a breached call cap or deadline stops the run in the host instead) | `Upstream` |
 //! | no definition in the context, or one that does not parse | `Plugin` |
 
 use keyway_declarative::{Definition, RunError, StepRequest, StepResponse};
@@ -57,7 +57,7 @@ impl Plugin for Declarative {
 fn send(request: StepRequest) -> Result<StepResponse, String> {
     let StepRequest { method, path, query, headers, body, .. } = request;
     let response = keyway_sdk::api::call(&ApiRequest { method, path, query, headers, body })
-        // `HttpError`'s text keeps the host's own message (`limit-exceeded`, `denied`) whole.
+        // `HttpError`'s text keeps the host's own message (`denied`, `too-large`) whole.
         .map_err(|e| e.to_string())?;
     Ok(StepResponse { status: response.status, headers: response.headers, body: response.body })
 }

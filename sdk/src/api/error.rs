@@ -99,10 +99,6 @@ fn http_hint(error: &HttpError) -> &'static str {
         }
         HttpError::Timeout => "the app did not answer in time: try again, or ask for less in one call",
         HttpError::TooLarge(_) => "ask for less in one call (a smaller page size, fewer fields)",
-        HttpError::LimitExceeded(_) => {
-            "the action used up its calls or its time: narrow the input (fewer items or pages), or raise the \
-             host's action limits"
-        }
         HttpError::Transport(_) => "check that the app is reachable from the Keyway host",
     }
 }
@@ -203,14 +199,11 @@ mod tests {
         let text = error.to_string();
         assert!(text.starts_with("`GET https://evil.test/`: denied by the host's egress policy"), "{text}");
         assert!(text.contains("manifest's `hosts`"), "{text}");
-        let limit = ApiError::Http {
-            method: "GET".into(),
-            path: "/x".into(),
-            error: HttpError::LimitExceeded("50 calls".into()),
-        };
-        assert!(limit.to_string().contains("raise the host's action limits"), "{limit}");
-        assert_eq!(limit.status(), None);
-        assert_eq!(limit.body(), None);
+        let large =
+            ApiError::Http { method: "GET".into(), path: "/x".into(), error: HttpError::TooLarge("over 8 MiB".into()) };
+        assert!(large.to_string().contains("ask for less in one call"), "{large}");
+        assert_eq!(large.status(), None);
+        assert_eq!(large.body(), None);
     }
 
     #[test]
@@ -218,11 +211,7 @@ mod tests {
         let upstream = [
             status(404, "{}"),
             ApiError::Http { method: "GET".into(), path: "/x".into(), error: HttpError::Timeout },
-            ApiError::Http {
-                method: "GET".into(),
-                path: "/x".into(),
-                error: HttpError::LimitExceeded("30 s deadline".into()),
-            },
+            ApiError::Http { method: "GET".into(), path: "/x".into(), error: HttpError::TooLarge("8 MiB".into()) },
             ApiError::Http { method: "GET".into(), path: "/x".into(), error: HttpError::Denied("no".into()) },
             ApiError::Decode {
                 method: "GET".into(),

@@ -429,10 +429,10 @@ mod tests {
         let mut calls = 0;
         let mut sender = |_: &ApiRequest| {
             calls += 1;
-            Err(HttpError::LimitExceeded("50 calls per action".into()))
+            Err(HttpError::Denied("https://elsewhere.test/ is outside the allowlist".into()))
         };
         let error = Pages::link_with(&mut sender, &ApiRequest::get("/a")).items::<Value>().unwrap_err();
-        assert!(error.to_string().contains("50 calls per action"), "{error}");
+        assert!(error.to_string().contains("outside the allowlist"), "{error}");
         assert_eq!(calls, 1);
     }
 }

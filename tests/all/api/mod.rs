@@ -111,6 +111,8 @@ pub struct Options {
     pub allowed_networks: Vec<String>,
     /// `action_max_calls` and `action_deadline`.
     pub actions: keyway::actions::ActionLimits,
+    /// The `[limits]` table: quotas, caps and budgets of plugin calls.
+    pub limits: keyway::engine::Limits,
 }
 
 impl Default for Options {
@@ -123,6 +125,7 @@ impl Default for Options {
             insecure_http_hosts: Vec::new(),
             allowed_networks: keyway_tests::allow_network_args(&[keyway_tests::MOCK_IP]),
             actions: keyway::actions::ActionLimits::default(),
+            limits: keyway::engine::Limits::default(),
         }
     }
 }
@@ -398,6 +401,7 @@ impl Api {
         settings.state_ttl = options.state_ttl;
         settings.refresh_margin = options.refresh_margin;
         settings.actions = options.actions.clone();
+        settings.limits = options.limits.clone();
         assert_eq!(settings.redirect_uri(), format!("{base}/oauth"));
         let admin_key = ApiKey::generate();
         let bootstrap = Bootstrap { master_key: Some(MasterKey::generate()), admin_key: Some(admin_key.clone()) };

@@ -7,7 +7,7 @@ use crate::engine::bindings::log::{Host, Level};
 const MAX_MESSAGE: usize = 4096;
 
 impl Host for HostView<'_> {
-    async fn log(&mut self, level: Level, message: String) {
+    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         let mut message = self.env.redactor.scrub(&message);
         if message.len() > MAX_MESSAGE {
             let mut end = MAX_MESSAGE;
@@ -24,5 +24,6 @@ impl Host for HostView<'_> {
             Level::Warn => tracing::warn!(target: "keyway::plugin", plugin, "{message}"),
             Level::Error => tracing::error!(target: "keyway::plugin", plugin, "{message}"),
         }
+        Ok(())
     }
 }

@@ -1,15 +1,30 @@
-//! `keyway:plugin/outbound`: raw HTTP for auth hooks, under the connection's allowlist.
+//! `keyway:plugin/outbound`: raw HTTP for auth hooks, under the connection's allowlist and
+//! a cap on requests per hook.
 
 use super::HostView;
 use crate::egress::OutboundRequest;
+use crate::engine::LimitBreach;
 use crate::engine::bindings::outbound::Host;
 use crate::engine::bindings::types::{HttpError, HttpRequest, HttpResponse};
+use crate::trace::MAX_ENTRIES_PER_CALL;
 
 impl Host for HostView<'_> {
-    async fn send(&mut self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    async fn send(&mut self, req: HttpRequest) -> wasmtime::Result<Result<HttpResponse, HttpError>> {
+        // Refused requests count too: each one still costs the host a trace entry and a check.
+        if self.meter.outbound_calls >= self.meter.max_outbound_calls {
+            return Err(LimitBreach(format!(
+                "the hook reached its cap of {} outbound requests (setting `limits.hook_max_calls`)",
+                self.meter.max_outbound_calls
+            ))
+            .into());
+        }
+        self.meter.outbound_calls += 1;
         let request = OutboundRequest { method: req.method, url: req.url, headers: req.headers, body: req.body };
         let (result, entry) = self.env.egress.send(&self.env.allowlist, &request, &self.env.redactor).await;
-        self.env.trace.push(entry);
-        result.map(HttpResponse::from).map_err(HttpError::from)
+        if self.env.trace.len() < MAX_ENTRIES_PER_CALL {
+            self.env.trace.push(entry);
+        }
+        self.meter.resumed_from_host = true;
+        Ok(result.map(HttpResponse::from).map_err(HttpError::from))
     }
 }

@@ -84,7 +84,6 @@ fn kind(error: &HttpError) -> &'static str {
         HttpError::Denied(_) => "denied",
         HttpError::Timeout => "timeout",
         HttpError::TooLarge(_) => "too-large",
-        HttpError::LimitExceeded(_) => "limit-exceeded",
         HttpError::Transport(_) => "transport",
     }
 }
