@@ -41,8 +41,9 @@ impl Allowlist {
     /// Refuses a URL whose scheme, host or port is not allowed.
     pub fn check(&self, url: &Url) -> Result<(), NotAllowed> {
         let port = url.port_or_known_default();
-        let allowed = HostName::of_url(url)
-            .is_ok_and(|host| self.origins.iter().any(|(s, h, p)| s == url.scheme() && h.matches(&host) && Some(*p) == port));
+        let allowed = HostName::of_url(url).is_ok_and(|host| {
+            self.origins.iter().any(|(s, h, p)| s == url.scheme() && h.matches(&host) && Some(*p) == port)
+        });
         if allowed { Ok(()) } else { Err(NotAllowed { origin: origin_of(url), allowed: self.describe() }) }
     }
 
