@@ -2,39 +2,72 @@
 # The whole test suite, as CI runs it: formatting, lints, then every test in the workspace
 # (unit tests, the mock provider's, the storage suite on SQLite and PostgreSQL, and the
 # integration tests in tests/all against real components built from plugins/ and
-# tests/guests/, including `keyway serve` processes).
+# tests/guests/, including `keyway serve` processes), then the fuzz corpora and a short run of
+# each fuzz target. Each stage prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-ensure_wasm_target
-ensure_postgres
 
-echo "== cargo fmt --check (the host workspace, then the two guest workspaces and the fuzz one)"
+suite_start=$SECONDS
+stage_name=""
+stage_start=$SECONDS
+# Ends the current stage (printing its time) and starts the next.
+stage() {
+  if [ -n "$stage_name" ]; then
+    echo "== $stage_name: took $((SECONDS - stage_start)) s"
+  fi
+  stage_name="$1"
+  stage_start=$SECONDS
+  [ -z "$1" ] || echo "== $1"
+}
+
+stage "setup: the wasm target"
+ensure_wasm_target
+# PostgreSQL (apt) and cargo-fuzz (a cargo install) are needed only once the tests run:
+# install them in the background while cargo formats, lints and builds.
+setup_log=$(mktemp -d)
+( ensure_postgres ) >"$setup_log/postgres" 2>&1 &
+postgres_setup=$!
+( ensure_cargo_fuzz ) >"$setup_log/cargo-fuzz" 2>&1 &
+fuzz_setup=$!
+
+stage "cargo fmt --check (the host workspace, then the two guest workspaces and the fuzz one)"
 cargo fmt --all -- --check
 for guests in plugins tests/guests fuzz; do
   cargo fmt --manifest-path "$guests/Cargo.toml" --all -- --check
 done
-echo "== cargo clippy"
+stage "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 for guests in plugins tests/guests; do
   cargo clippy --locked --manifest-path "$guests/Cargo.toml" --workspace --target wasm32-wasip2 \
     --target-dir target/wasm-guests -- -D warnings
 done
 cargo clippy --locked --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
-echo "== cargo build (the keyway binary the process tests start)"
+stage "cargo build (the keyway binary the process tests start)"
 cargo build --locked -p keyway
-echo "== cargo test"
+
+stage "setup: waiting for PostgreSQL's install"
+if ! wait "$postgres_setup"; then
+  cat "$setup_log/postgres" >&2
+  exit 1
+fi
+cat "$setup_log/postgres"
+stage "cargo test"
 cargo test --locked --workspace "$@"
-# The fuzz workspace (fuzz/, no wasmtime, its own target dir): the committed corpora replayed
-# as ordinary tests, then each cargo-fuzz target for 20 s.
-started=$SECONDS
-echo "== fuzz: replay the committed corpora"
+
+# The fuzz workspace (fuzz/, no wasmtime): the committed corpora replayed as ordinary tests,
+# then each cargo-fuzz target for 20 s.
+stage "fuzz: replay the committed corpora"
 cargo test --locked --manifest-path fuzz/Cargo.toml
-echo "== fuzz: replay (took $((SECONDS - started))s)"
-if ensure_cargo_fuzz; then
-  started=$SECONDS
+stage "fuzz: each target for 20 s"
+if wait "$fuzz_setup"; then
+  cat "$setup_log/cargo-fuzz"
   FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}" scripts/fuzz.sh 20
-  echo "== fuzz: each target for 20s (took $((SECONDS - started))s)"
 else
+  cat "$setup_log/cargo-fuzz" >&2
+  # ensure_cargo_fuzz has already failed the run under CI=true; elsewhere, say what was skipped.
+  if [ "${CI:-}" = true ]; then exit 1; fi
   echo "== fuzz: skipped running the targets: cargo-fuzz is not installed (see above)"
 fi
+stage ""
+echo "== the whole suite took $((SECONDS - suite_start)) s"
