@@ -11,7 +11,7 @@ use keyway::engine::Limits;
 use keyway_mock_provider::MockConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::actions::{run, save};
 use crate::api::{Api, Backend, Options, Reply, both_backends};
@@ -124,13 +124,8 @@ impl SlowUpstream {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let (now, most, count) = (now.clone(), most.clone(), count.clone());
                 tokio::spawn(async move {
-                    let mut seen = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => seen.extend_from_slice(&buf[..n]),
-                        }
+                    if keyway_tests::http::read_request_head(&mut socket).await.is_none() {
+                        return;
                     }
                     let held = now.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(held, Ordering::SeqCst);

@@ -43,4 +43,19 @@ pub mod http {
     pub fn client() -> Client {
         Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("reqwest client")
     }
+
+    /// Reads an HTTP/1.1 request's head (request line and headers) off `socket`, for the
+    /// tests' own raw upstreams; `None` when the peer goes away first.
+    pub async fn read_request_head(socket: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+        use tokio::io::AsyncReadExt as _;
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        Some(head)
+    }
 }
