@@ -25,6 +25,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("callback", callback),
     ("declarative_template", declarative_template),
     ("integration", integration),
+    ("allowlist", allowlist),
 ];
 
 /// The context the standard hooks are called with: a GitHub-like integration.
@@ -265,5 +266,63 @@ pub fn integration(data: &[u8]) {
         }
         // Validation is idempotent: an accepted path is accepted again as it is.
         assert_eq!(check_path("token_path", path, &valid.site, "/x").as_ref(), Ok(path));
+    }
+}
+
+/// The allowlist and the URL matcher, fed URL-confusion inputs. Lines: the first holds the
+/// allowed URLs (space-separated, as the integration's URLs and a manifest's `hosts` would be);
+/// the last is a connection input; every line between is a URL a plugin asks to call.
+///
+/// Invariants:
+/// - host normalisation is idempotent, and a URL is judged the same after a round trip
+///   through its own serialisation;
+/// - a URL passes exactly when its scheme, port and normalised host match an entry, so no
+///   userinfo, backslash, percent-encoding or trailing-dot spelling reaches another host;
+/// - a connection input fills a host template only as one label: the filled URL's host is the
+///   template's with the input in place, and the same goes for a path segment.
+pub fn allowlist(data: &[u8]) {
+    use keyway_policy::template::{Value, fill_url};
+    use keyway_policy::{Allowlist, HostName, HostPattern};
+
+    let text = String::from_utf8_lossy(data);
+    let lines: Vec<&str> = text.lines().collect();
+    let Some((first, rest)) = lines.split_first() else { return };
+    let (input, candidates) = rest.split_last().map_or(("", rest), |(last, middle)| (*last, middle));
+
+    let mut list = Allowlist::default();
+    let mut entries = Vec::new();
+    for allowed in first.split_whitespace() {
+        if list.allow(allowed).is_ok() {
+            let url = Url::parse(allowed).expect("an allowed URL parses");
+            let pattern = HostPattern::of_url(&url).expect("an allowed URL has a host pattern");
+            entries.push((url.scheme().to_string(), pattern, url.port_or_known_default()));
+        }
+    }
+    for candidate in candidates {
+        if let Ok(host) = HostName::parse(candidate) {
+            assert_eq!(HostName::parse(host.as_str()).as_ref(), Ok(&host), "normalising `{candidate}` twice");
+        }
+        let Ok(url) = Url::parse(candidate) else { continue };
+        let passed = list.check(&url).is_ok();
+        let expected = HostName::of_url(&url).is_ok_and(|host| {
+            entries.iter().any(|(scheme, pattern, port)| {
+                scheme == url.scheme() && *port == url.port_or_known_default() && pattern.matches(&host)
+            })
+        });
+        assert_eq!(passed, expected, "`{candidate}` (host {:?})", url.host_str());
+        if let Ok(again) = Url::parse(url.as_str()) {
+            assert_eq!(list.check(&again).is_ok(), passed, "`{candidate}` judged differently once re-serialised");
+        }
+    }
+
+    let filled = fill_url("https://{sub}.example.com/{seg}/x", |name| match name {
+        "sub" | "seg" => Some(Value::Input(input)),
+        _ => None,
+    });
+    if let Ok(filled) = filled {
+        let url = Url::parse(&filled).expect("a filled template parses");
+        assert_eq!(url.host_str(), Some(format!("{input}.example.com").to_ascii_lowercase().as_str()), "{input:?}");
+        assert_eq!(url.path_segments().map(|s| s.count()), Some(2), "`{input}` split the path");
+        assert!(!input.contains(['.', '/', ':', '@', '#', '?', '%', '\\']), "`{input}` was accepted as a label");
     }
 }
