@@ -249,7 +249,7 @@ async fn probe_with(settings: serde_json::Value, allow: &[&str]) -> Result<Resul
     let plugin = load(GUEST_PROBE).await;
     let config = integration("http://127.0.0.1:9", settings);
     let ctx = hook_context(&config, &ConnectionState::default());
-    let env = env(&plugin, allow, EgressConfig::default());
+    let env = env(&plugin, allow, egress_for(&[MOCK_IP]));
     let (result, _) = engine().await.authorize_url(&plugin, env, ctx, request()).await?;
     Ok(result.map_err(|e| format!("{e:?}")))
 }
