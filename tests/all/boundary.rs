@@ -74,9 +74,8 @@ pub(crate) struct Healthy {
 
 impl Healthy {
     pub(crate) async fn start(api: &Api) -> Healthy {
-        let integration = api.integration(json!({"name": "healthy"})).await;
+        let connection = crate::hostile::healthy(api).await;
         let key = api.admin_key.clone();
-        let connection = api.connect(&key, &integration).await;
         let client = api.client.clone();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopping = stop.clone();

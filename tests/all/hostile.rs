@@ -40,7 +40,7 @@ fn scaled_down() -> Options {
 }
 
 /// A healthy connection on its own integration of the standard plugin: its id.
-async fn healthy(api: &Api) -> String {
+pub(crate) async fn healthy(api: &Api) -> String {
     let integration = api.integration(json!({"name": "healthy"})).await;
     let key = api.admin_key.clone();
     api.connect(&key, &integration).await

@@ -213,10 +213,7 @@ impl Kit {
         };
         let scenario = providers::scenario(options.app, &provider);
         let mut integration = scenario.integration;
-        if let Some(secret) = &integration.client_secret {
-            self.redactor.add(secret.secret());
-            crate::trace::add_basic_credentials(&mut self.redactor, &integration.client_id, secret.secret());
-        }
+        self.redactor.absorb(&crate::flows::secrets_of(&integration, &ConnectionState::default()));
         if let Some(settings) = integration.settings.as_object_mut() {
             settings.extend(options.settings.clone());
         }
