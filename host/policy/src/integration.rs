@@ -117,8 +117,15 @@ pub fn validate_form(form: &IntegrationForm<'_>) -> Result<ValidForm, FieldError
 /// trailing `/`.
 pub fn check_site(site: &str) -> Result<String, FieldError> {
     let trimmed = site.trim().trim_end_matches('/').to_string();
-    // URL parsers drop some control characters (trailing ones, tabs, newlines), so a site with
-    // one would pass here and then fail, or change, when a path is appended to it.
+    // URL parsers drop some control characters (trailing ones, tabs, newlines) and trailing
+    // spaces, so a site with one would pass here and then fail, or change, when a path is
+    // appended to it.
+    if trimmed.contains(char::is_whitespace) && !trimmed.contains(char::is_control) {
+        return Err(FieldError::new(
+            "site",
+            "the site has a space in it; enter just the URL up to the domain, e.g. `https://yourapp.com`",
+        ));
+    }
     if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
         return Err(FieldError::new(
             "site",
@@ -316,6 +323,11 @@ mod tests {
             assert!(err.message.contains("control character"), "{site:?}: {}", err.message);
         }
         assert_eq!(check_site(" https://yourapp.com/\n").unwrap(), "https://yourapp.com");
+        // Found by the `integration` fuzz target: the space before `//` outlived the trim.
+        for site in ["https://yourapp.com //", "https://your app.com"] {
+            let err = check_site(site).unwrap_err();
+            assert!(err.message.contains("a space in it"), "{site:?}: {}", err.message);
+        }
         let err = check_authorization_url("https://yourapp.com/authorize\u{1}").unwrap_err();
         assert!(err.message.contains("control character (U+0001)"), "{}", err.message);
     }
