@@ -19,12 +19,59 @@ use keyway_policy::net::{check_address, is_allowed};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
-use crate::trace::{Redactor, TraceEntry};
+use crate::redact::Redactor;
 
 pub use keyway_policy::IpNet;
 pub use keyway_policy::allowlist::origin_of;
 pub use keyway_policy::host::{HostName, HostPattern};
 pub use keyway_policy::net::{ALWAYS_REFUSED, DEFAULT_BLOCKED_NETWORKS};
+
+/// Something that keeps a record of each exchange the client makes: the trace recorder. The
+/// client only reports; what is kept, and how it is capped, is the recorder's business.
+pub trait Exchange: Send + Sync {
+    /// One request and its outcome, with the secrets `redactor` knows still in it.
+    fn record(
+        &self,
+        req: &OutboundRequest,
+        result: Result<&OutboundResponse, &EgressError>,
+        took: Duration,
+        redactor: &Redactor,
+    );
+}
+
+/// Logs an exchange at DEBUG (method, redacted URL, outcome) and its masked headers at TRACE,
+/// building the text only when the level is on.
+fn log_exchange(
+    req: &OutboundRequest,
+    result: Result<&OutboundResponse, &EgressError>,
+    took: Duration,
+    redactor: &Redactor,
+) {
+    if !tracing::enabled!(target: "keyway::egress", tracing::Level::DEBUG) {
+        return;
+    }
+    let outcome = match result {
+        Ok(resp) => resp.status.to_string(),
+        Err(e) => format!("failed: {}", redactor.scrub(&e.to_string())),
+    };
+    let url = crate::redact::truncate(&redactor.url(&req.url), 2048);
+    let ms = took.as_secs_f64() * 1000.0;
+    tracing::debug!(target: "keyway::egress", "{} {url} -> {outcome} ({ms:.1} ms)", req.method);
+    if tracing::enabled!(target: "keyway::egress", tracing::Level::TRACE) {
+        let masked = |headers: &[(String, String)]| {
+            headers
+                .iter()
+                .take(64)
+                .map(|(n, v)| format!("{n}: {}", crate::redact::truncate(&redactor.header_value(n, v), 256)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        tracing::trace!(target: "keyway::egress", "{} {url} request headers: {}", req.method, masked(&req.headers));
+        if let Ok(resp) = result {
+            tracing::trace!(target: "keyway::egress", "{} {url} response headers: {}", req.method, masked(&resp.headers));
+        }
+    }
+}
 
 /// An HTTP request as a plugin formatted it.
 #[derive(Clone, PartialEq, Eq)]
@@ -294,19 +341,21 @@ impl EgressClient {
         &self.config
     }
 
-    /// Sends `req` if `allowlist` and the policy allow it. The trace entry, redacted with
-    /// `redactor`, is returned whatever the outcome.
+    /// Sends `req` if `allowlist` and the policy allow it, and hands the exchange, whatever
+    /// its outcome, to `exchange` (a trace recorder) with `redactor` for its secrets.
     pub async fn send(
         &self,
         allowlist: &Allowlist,
         req: &OutboundRequest,
         redactor: &Redactor,
-    ) -> (Result<OutboundResponse, EgressError>, TraceEntry) {
+        exchange: &dyn Exchange,
+    ) -> Result<OutboundResponse, EgressError> {
         let started = Instant::now();
         let result = self.send_checked(allowlist, req).await;
-        let entry = TraceEntry::new(req, result.as_ref(), started.elapsed(), redactor);
-        tracing::debug!(target: "keyway::egress", "{}", entry.summary());
-        (result, entry)
+        let took = started.elapsed();
+        log_exchange(req, result.as_ref(), took, redactor);
+        exchange.record(req, result.as_ref(), took, redactor);
+        result
     }
 
     async fn send_checked(

@@ -21,7 +21,7 @@ use crate::engine::{CallEnv, CallError, LoadedPlugin, PluginEngine, fill_placeho
 use crate::integration::{AuthMethod, ClientAuth, IntegrationConfig};
 use crate::redact::Redactor;
 use crate::secret::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken, StateToken};
-use crate::trace::TraceEntry;
+use crate::trace::Recorder;
 
 /// Caps on what a plugin may hand back, so a hostile provider cannot bloat the store.
 const MAX_TOKEN_BYTES: usize = 64 << 10;
@@ -218,7 +218,7 @@ impl Flows {
         } else {
             (None, None)
         };
-        let env = self.env(plugin, integration, conn)?;
+        let env = self.env(plugin, integration, conn, &Recorder::off())?;
         let req = AuthorizeRequest {
             redirect_uri: self.redirect_uri.clone(),
             state: state.secret().to_string(),
@@ -254,7 +254,7 @@ impl Flows {
         conn: &mut ConnectionState,
         pending: &PendingAuthorization,
         query: Vec<(String, String)>,
-        trace: &mut Vec<TraceEntry>,
+        trace: &Recorder,
     ) -> Result<Tokens, FlowError> {
         if pending.expires_at < SystemTime::now() {
             return Err(FlowError::Callback("this authorization expired; start the connection again".into()));
@@ -268,7 +268,7 @@ impl Flows {
                 )));
             }
         }
-        let env = self.env(plugin, integration, conn)?;
+        let env = self.env(plugin, integration, conn, trace)?;
         let (result, _) = self.engine.parse_callback(plugin, env, hook_context(integration, conn), query).await?;
         let callback = result?;
         check_metadata(&callback.metadata)?;
@@ -295,7 +295,7 @@ impl Flows {
         plugin: &LoadedPlugin,
         integration: &IntegrationConfig,
         conn: &mut ConnectionState,
-        trace: &mut Vec<TraceEntry>,
+        trace: &Recorder,
     ) -> Result<Tokens, FlowError> {
         let Some(current) = conn.credentials.tokens().cloned() else {
             return Err(FlowError::Config("the connection has no OAuth tokens to refresh; connect it first".into()));
@@ -316,9 +316,9 @@ impl Flows {
         grant: Grant,
         extra_secrets: Redactor,
         previous_refresh: Option<RefreshToken>,
-        trace: &mut Vec<TraceEntry>,
+        trace: &Recorder,
     ) -> Result<Tokens, FlowError> {
-        let mut env = self.env(plugin, integration, conn)?;
+        let mut env = self.env(plugin, integration, conn, trace)?;
         env.redactor = merge(env.redactor, &extra_secrets);
         let ctx = hook_context(integration, conn);
         let (result, env) = self.engine.token_request(plugin, env, ctx.clone(), grant.clone()).await?;
@@ -326,15 +326,12 @@ impl Flows {
 
         // Expiry counts from the moment the request left, not from when the answer came.
         let sent_at = SystemTime::now();
-        let (response, entry) = self.egress.send(&env.allowlist, &request, &env.redactor).await;
-        trace.push(entry);
-        let response = response?;
+        let response = self.egress.send(&env.allowlist, &request, &env.redactor, trace).await?;
         if response.status == 429 || response.status >= 500 {
             return Err(FlowError::Unavailable { status: response.status, retry_after: response.retry_after() });
         }
 
-        let (result, env) = self.engine.parse_token_response(plugin, env, ctx, grant, response.into()).await?;
-        trace.extend(env.trace);
+        let (result, _) = self.engine.parse_token_response(plugin, env, ctx, grant, response.into()).await?;
         let set = result?;
         let tokens = accept_token_set(set.clone(), sent_at, previous_refresh)?;
         check_metadata(&set.metadata)?;
@@ -361,7 +358,7 @@ impl Flows {
         plugin: &LoadedPlugin,
         integration: &IntegrationConfig,
         conn: &ConnectionState,
-        trace: &mut Vec<TraceEntry>,
+        trace: &Recorder,
     ) -> Result<bool, FlowError> {
         let Some(tokens) = conn.credentials.tokens() else {
             return Ok(false);
@@ -373,14 +370,12 @@ impl Flows {
             }
             None => RevokeTarget { token: access_token.clone(), token_type_hint: "access_token".into(), access_token },
         };
-        let env = self.env(plugin, integration, conn)?;
+        let env = self.env(plugin, integration, conn, trace)?;
         let (result, env) = self.engine.revoke_request(plugin, env, hook_context(integration, conn), target).await?;
         let Some(request) = result? else {
             return Ok(false);
         };
-        let (response, entry) = self.egress.send(&env.allowlist, &request.into(), &env.redactor).await;
-        trace.push(entry);
-        let response = response?;
+        let response = self.egress.send(&env.allowlist, &request.into(), &env.redactor, trace).await?;
         if !(200..300).contains(&response.status) {
             return Err(FlowError::Provider {
                 code: format!("http_{}", response.status),
@@ -399,9 +394,9 @@ impl Flows {
         integration: &IntegrationConfig,
         conn: &ConnectionState,
         call: ApiCall,
-        trace: &mut Vec<TraceEntry>,
+        trace: &Recorder,
     ) -> Result<OutboundResponse, FlowError> {
-        let target = self.api_target(plugin, integration, conn).await?;
+        let target = self.api_target(plugin, integration, conn, trace).await?;
         self.send_api(&target, integration, conn, call, trace).await
     }
 
@@ -413,9 +408,10 @@ impl Flows {
         plugin: &LoadedPlugin,
         integration: &IntegrationConfig,
         conn: &ConnectionState,
+        trace: &Recorder,
     ) -> Result<ApiTarget, FlowError> {
         let ctx = hook_context(integration, conn);
-        let env = self.env(plugin, integration, conn)?;
+        let env = self.env(plugin, integration, conn, trace)?;
         let (base, env) = self.engine.api_base(plugin, env, ctx.clone()).await?;
         let base = base?;
         let (auth, env) = self.engine.api_auth(plugin, env, ctx).await?;
@@ -447,7 +443,7 @@ impl Flows {
         integration: &IntegrationConfig,
         conn: &ConnectionState,
         call: ApiCall,
-        trace: &mut Vec<TraceEntry>,
+        trace: &Recorder,
     ) -> Result<OutboundResponse, FlowError> {
         let mut url = resolve_api_url(&target.base, &call.path)?;
         for (k, v) in &call.query {
@@ -480,18 +476,17 @@ impl Flows {
             }
         }
         let request = OutboundRequest { method: call.method, url: url.to_string(), headers, body: call.body };
-        let (response, entry) = self.egress.send(&target.allowlist, &request, &redactor).await;
-        trace.push(entry);
-        Ok(response?)
+        Ok(self.egress.send(&target.allowlist, &request, &redactor, trace).await?)
     }
 
-    /// The sandbox environment for one hook call on this connection: its allowlist and the
-    /// secrets to mask.
+    /// The sandbox environment for one hook call on this connection: its allowlist, the
+    /// secrets to mask, and where what it sends is recorded.
     fn env(
         &self,
         plugin: &LoadedPlugin,
         integration: &IntegrationConfig,
         conn: &ConnectionState,
+        trace: &Recorder,
     ) -> Result<CallEnv, FlowError> {
         let mut allowlist = Allowlist::default();
         allowlist.allow(&integration.site).map_err(FlowError::Config)?;
@@ -524,7 +519,7 @@ impl Flows {
             egress: self.egress.clone(),
             redactor,
             api: None,
-            trace: Vec::new(),
+            recorder: trace.clone(),
         })
     }
 }

@@ -6,9 +6,10 @@
 //! secret value the host knows about (client secret, tokens, codes, verifiers) is scrubbed
 //! from the text, whatever the plugin called the field.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::egress::{EgressError, OutboundRequest, OutboundResponse};
+use crate::egress::{EgressError, Exchange, OutboundRequest, OutboundResponse};
 pub(crate) use crate::redact::truncate;
 pub use crate::redact::{Redactor, add_basic_credentials};
 
@@ -19,8 +20,84 @@ const MAX_BODY: usize = 2048;
 const MAX_HEADER_VALUE: usize = 256;
 /// ...and how many headers.
 const MAX_HEADERS: usize = 32;
-/// How many entries one hook call's trace keeps; the requests beyond are sent but not traced.
-pub const MAX_ENTRIES_PER_CALL: usize = 32;
+/// How many entries one recorder keeps; the requests beyond are sent, counted, not traced.
+pub const MAX_ENTRIES: usize = 64;
+
+/// Where the traces of one flow go: every request the host sends for it (the token request,
+/// an API call) and every request its hooks send through `outbound`, in the order they left.
+///
+/// A caller that shows traces (the conformance kit, the demo) passes [`Recorder::new`] and
+/// reads [`Recorder::entries`]; one that does not passes [`Recorder::off`], and then no entry
+/// is even built. Clones share one record, so a hook's store can hold one while the flow
+/// that called it holds another.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    record: Option<Arc<Mutex<Record>>>,
+}
+
+#[derive(Default)]
+struct Record {
+    entries: Vec<TraceEntry>,
+    dropped: usize,
+}
+
+impl Recorder {
+    /// A recorder that keeps up to [`MAX_ENTRIES`] entries.
+    pub fn new() -> Self {
+        Self { record: Some(Arc::default()) }
+    }
+
+    /// A recorder that keeps nothing and costs nothing.
+    pub fn off() -> Self {
+        Self::default()
+    }
+
+    /// Whether entries are kept.
+    pub fn is_on(&self) -> bool {
+        self.record.is_some()
+    }
+
+    /// What has been recorded so far, in order.
+    pub fn entries(&self) -> Vec<TraceEntry> {
+        self.lock().map(|r| r.entries.clone()).unwrap_or_default()
+    }
+
+    /// How many requests were sent after the recorder was full.
+    pub fn dropped(&self) -> usize {
+        self.lock().map_or(0, |r| r.dropped)
+    }
+
+    fn lock(&self) -> Option<std::sync::MutexGuard<'_, Record>> {
+        // A panic while holding the lock leaves a record that is still a valid list.
+        self.record.as_ref().map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+impl Exchange for Recorder {
+    fn record(
+        &self,
+        req: &OutboundRequest,
+        result: Result<&OutboundResponse, &EgressError>,
+        took: Duration,
+        redactor: &Redactor,
+    ) {
+        let Some(mut record) = self.lock() else { return };
+        if record.entries.len() >= MAX_ENTRIES {
+            record.dropped += 1;
+            return;
+        }
+        record.entries.push(TraceEntry::new(req, result, took, redactor));
+    }
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.lock() {
+            Some(r) => write!(f, "Recorder({} entries, {} dropped)", r.entries.len(), r.dropped),
+            None => f.write_str("Recorder(off)"),
+        }
+    }
+}
 
 /// One outbound request and its outcome, safe to print, log or return.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +257,20 @@ mod tests {
         assert_eq!(entry.headers.len(), MAX_HEADERS + 1);
         assert_eq!(entry.headers[0].1.get(..10), Some("[redacted]"), "masked before it was cut");
         assert_eq!(entry.headers[MAX_HEADERS], ("[truncated]".to_string(), "969 more headers".to_string()));
+    }
+
+    #[test]
+    fn a_recorder_keeps_the_first_entries_and_counts_the_rest() {
+        let req = request("https://app.test/x", &[], "");
+        let recorder = Recorder::new();
+        let clone = recorder.clone();
+        for _ in 0..MAX_ENTRIES + 5 {
+            clone.record(&req, Err(&EgressError::Transport("refused".into())), Duration::ZERO, &Redactor::default());
+        }
+        assert_eq!((recorder.entries().len(), recorder.dropped()), (MAX_ENTRIES, 5));
+        let off = Recorder::off();
+        off.record(&req, Err(&EgressError::Transport("refused".into())), Duration::ZERO, &Redactor::default());
+        assert_eq!((off.entries().len(), off.is_on()), (0, false));
     }
 
     #[test]

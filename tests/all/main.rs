@@ -115,9 +115,8 @@ impl Fixture {
     pub async fn connect(&self) -> Result<(ConnectionState, Tokens), FlowError> {
         let mut conn = ConnectionState { id: "c1".into(), ..Default::default() };
         let (pending, query) = self.authorize(&conn).await;
-        let mut trace = Vec::new();
-        let tokens =
-            self.flows.complete(&self.plugin, &self.integration, &mut conn, &pending, query, &mut trace).await?;
+        let trace = keyway::trace::Recorder::new();
+        let tokens = self.flows.complete(&self.plugin, &self.integration, &mut conn, &pending, query, &trace).await?;
         Ok((conn, tokens))
     }
 }

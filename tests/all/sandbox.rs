@@ -36,7 +36,7 @@ fn env(plugin: &LoadedPlugin, allow: &[&str], egress: EgressConfig) -> CallEnv {
         egress: EgressClient::new(egress).unwrap(),
         redactor: Redactor::default(),
         api: None,
-        trace: Vec::new(),
+        recorder: keyway::trace::Recorder::off(),
     }
 }
 

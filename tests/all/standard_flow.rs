@@ -129,8 +129,8 @@ async fn without_pkce_no_challenge_or_verifier_is_sent() {
 async fn refresh_then_revoke() {
     let fx = Fixture::new(MockConfig::default()).await;
     let (mut conn, first) = fx.connect().await.unwrap();
-    let mut trace = Vec::new();
-    let refreshed = fx.flows.refresh(&fx.plugin, &fx.integration, &mut conn, &mut trace).await.unwrap();
+    let trace = keyway::trace::Recorder::new();
+    let refreshed = fx.flows.refresh(&fx.plugin, &fx.integration, &mut conn, &trace).await.unwrap();
     assert_ne!(refreshed.access_token, first.access_token);
     assert_eq!(refreshed.refresh_token, first.refresh_token, "no new refresh token: the old one is kept");
 
@@ -140,15 +140,15 @@ async fn refresh_then_revoke() {
     assert!(req.header("authorization").unwrap().starts_with("Basic "));
 
     let me = ApiCall { method: "GET".into(), path: "/api/me".into(), ..Default::default() };
-    let ok = fx.flows.api_request(&fx.plugin, &fx.integration, &conn, me.clone(), &mut trace).await.unwrap();
+    let ok = fx.flows.api_request(&fx.plugin, &fx.integration, &conn, me.clone(), &trace).await.unwrap();
     assert_eq!(ok.status, 200);
 
-    assert!(fx.flows.revoke(&fx.plugin, &fx.integration, &conn, &mut trace).await.unwrap());
+    assert!(fx.flows.revoke(&fx.plugin, &fx.integration, &conn, &trace).await.unwrap());
     let req = fx.provider.requests_to(MockProvider::REVOKE_PATH).pop().unwrap();
     assert_eq!(req.form_param("token_type_hint").as_deref(), Some("refresh_token"));
     assert_eq!(req.form_param("token").as_deref(), first.refresh_token.as_ref().map(|r| r.secret()));
     assert!(fx.provider.is_revoked(first.refresh_token.as_ref().unwrap().secret()));
-    let after = fx.flows.api_request(&fx.plugin, &fx.integration, &conn, me, &mut trace).await.unwrap();
+    let after = fx.flows.api_request(&fx.plugin, &fx.integration, &conn, me, &trace).await.unwrap();
     assert_eq!(after.status, 401, "revoking the refresh token revokes its access tokens");
 }
 
@@ -163,13 +163,14 @@ async fn api_requests_carry_the_bearer_token_and_never_the_callers_authorization
         headers: vec![("Authorization".into(), "Bearer forged".into())],
         body: None,
     };
-    let mut trace = Vec::new();
-    let response = fx.flows.api_request(&fx.plugin, &fx.integration, &conn, call, &mut trace).await.unwrap();
+    let trace = keyway::trace::Recorder::new();
+    let response = fx.flows.api_request(&fx.plugin, &fx.integration, &conn, call, &trace).await.unwrap();
     assert_eq!(response.status, 200);
     let req = fx.provider.requests_to("/api/items").pop().unwrap();
     assert_eq!(req.header("authorization"), Some(format!("Bearer {}", tokens.access_token.secret()).as_str()));
     assert_eq!(req.query_param("page"), Some("2"));
-    let printed = format!("{trace:?}");
+    let printed = format!("{:?}", trace.entries());
+    assert_eq!(trace.entries().len(), 1, "the one API call is recorded");
     assert!(!printed.contains(tokens.access_token.secret()), "the trace must not show the token: {printed}");
 }
 

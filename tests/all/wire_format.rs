@@ -26,8 +26,11 @@ async fn a_renamed_token_field_reaches_the_provider_as_written() {
     // Authorize with the standard plugin so the provider issues a code.
     let pending = fx.flows.begin(&standard, &fx.integration, &conn).await.unwrap();
     let query = follow_authorize(&pending.authorize_url).await;
-    let err =
-        fx.flows.complete(&fx.plugin, &fx.integration, &mut conn, &pending, query, &mut Vec::new()).await.unwrap_err();
+    let err = fx
+        .flows
+        .complete(&fx.plugin, &fx.integration, &mut conn, &pending, query, &keyway::trace::Recorder::off())
+        .await
+        .unwrap_err();
     assert!(matches!(err, FlowError::Provider { .. }), "{err}");
 
     let req = fx.provider.requests_to(MockProvider::TOKEN_PATH).pop().unwrap();

@@ -23,7 +23,7 @@ use crate::engine::bindings::auth_flow::AuthPlacement;
 use crate::engine::{API_VERSION, CallEnv, LoadError, LoadedPlugin, Manifest, PluginEngine};
 use crate::flows::{FlowError, Flows, PendingAuthorization, hook_context};
 use crate::integration::IntegrationConfig;
-use crate::trace::{Redactor, TraceEntry};
+use crate::trace::{Recorder, Redactor, TraceEntry};
 
 pub use providers::{MODES, mode_name};
 pub use report::{Report, Status, Step, StepKind};
@@ -436,8 +436,9 @@ impl Kit {
         pending: &PendingAuthorization,
         query: Vec<(String, String)>,
     ) -> Option<Tokens> {
-        let mut trace = Vec::new();
-        let result = setup.flows.complete(plugin, &setup.integration, conn, pending, query, &mut trace).await;
+        let recorder = Recorder::new();
+        let result = setup.flows.complete(plugin, &setup.integration, conn, pending, query, &recorder).await;
+        let trace = recorder.entries();
         if let Ok(tokens) = &result {
             register_tokens(&mut self.redactor, tokens);
         }
@@ -502,10 +503,11 @@ impl Kit {
         if let Ok((Ok(placements), _)) = setup.flows.engine().api_auth(plugin, env, ctx).await {
             detail.push(format!("credentials: {}", placements.iter().map(placement).collect::<Vec<_>>().join("; ")));
         }
-        let mut trace = Vec::new();
+        let recorder = Recorder::new();
         let call = setup.api_call.clone();
         let shown = format!("{} {}", call.method, call.path);
-        let result = setup.flows.api_request(plugin, &setup.integration, conn, call, &mut trace).await;
+        let result = setup.flows.api_request(plugin, &setup.integration, conn, call, &recorder).await;
+        let trace = recorder.entries();
         detail.extend(trace.iter().flat_map(entry_lines));
         let hint = "`api_auth` must place the credentials where the app reads them (header, query or Basic), and \
                     `api_base` must be the API's URL";
@@ -540,8 +542,9 @@ impl Kit {
             self.report.push(step);
             return Some(());
         }
-        let mut trace = Vec::new();
-        let result = setup.flows.refresh(plugin, &setup.integration, conn, &mut trace).await;
+        let recorder = Recorder::new();
+        let result = setup.flows.refresh(plugin, &setup.integration, conn, &recorder).await;
+        let trace = recorder.entries();
         let mut detail: Vec<String> = trace.iter().flat_map(entry_lines).collect();
         match result {
             Ok(tokens) => {
@@ -574,8 +577,9 @@ impl Kit {
         if let Some(refresh) = &tokens.refresh_token {
             candidates.insert(0, (refresh.secret().to_string(), "refresh token"));
         }
-        let mut trace = Vec::new();
-        let result = setup.flows.revoke(plugin, &setup.integration, conn, &mut trace).await;
+        let recorder = Recorder::new();
+        let result = setup.flows.revoke(plugin, &setup.integration, conn, &recorder).await;
+        let trace = recorder.entries();
         let detail: Vec<String> = trace.iter().flat_map(entry_lines).collect();
         let revoked: Vec<&str> =
             candidates.iter().filter(|(token, _)| setup.provider.is_revoked(token)).map(|(_, name)| *name).collect();

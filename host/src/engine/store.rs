@@ -10,7 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use crate::egress::{Allowlist, EgressClient};
 use crate::engine::bindings::api::ApiRequest;
 use crate::engine::bindings::types::{HttpError, HttpResponse};
-use crate::trace::{Redactor, TraceEntry};
+use crate::trace::{Recorder, Redactor};
 
 /// The app's API as an action sees it: the host resolves, authenticates, counts and retries.
 pub trait ApiSession: Send + Sync {
@@ -45,8 +45,8 @@ pub struct CallEnv {
     pub redactor: Redactor,
     /// The API session, for actions only.
     pub api: Option<Arc<dyn ApiSession>>,
-    /// What `outbound` sent during the call.
-    pub trace: Vec<TraceEntry>,
+    /// Where what `outbound` sends during the call is recorded: the calling flow's recorder.
+    pub recorder: Recorder,
 }
 
 impl std::fmt::Debug for CallEnv {
@@ -56,7 +56,7 @@ impl std::fmt::Debug for CallEnv {
             .field("integration", &self.integration)
             .field("allowlist", &self.allowlist)
             .field("api", &self.api.is_some())
-            .field("trace", &self.trace)
+            .field("recorder", &self.recorder)
             .finish_non_exhaustive()
     }
 }
@@ -71,7 +71,7 @@ impl CallEnv {
             egress,
             redactor: Redactor::default(),
             api: None,
-            trace: Vec::new(),
+            recorder: Recorder::off(),
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::engine::bindings::types::{HttpError, HttpResponse};
 use crate::engine::{ApiSession, LimitBreach};
 use crate::flows::{ApiCall, ApiTarget};
 use crate::integration::IntegrationConfig;
-use crate::trace::Redactor;
+use crate::trace::{Recorder, Redactor};
 
 /// One invocation's view of a connection's API.
 pub(super) struct ActionSession {
@@ -116,8 +116,9 @@ impl ActionSession {
             let state = self.state.lock().await.clone();
             let started = Instant::now();
             let remaining = self.deadline.saturating_duration_since(started);
-            let mut trace = Vec::new();
-            let sent = self.service.flows.send_api(&self.target, &self.integration, &state, call.clone(), &mut trace);
+            // Actions report their calls in their result; they keep no trace.
+            let off = Recorder::off();
+            let sent = self.service.flows.send_api(&self.target, &self.integration, &state, call.clone(), &off);
             let summary = |status: Option<u16>, note: Option<String>| CallSummary {
                 method: call.method.clone(),
                 path: path.clone(),

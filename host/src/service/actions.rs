@@ -18,6 +18,7 @@ use crate::engine::bindings::actions::{ActionContext, ActionError};
 use crate::engine::{CallEnv, CallError, LoadedPlugin};
 use crate::integration::FieldError;
 use crate::keys::Principal;
+use crate::trace::Recorder;
 
 /// Which code runs an action, and the schemas it is checked against.
 struct Resolved {
@@ -174,7 +175,7 @@ impl Service {
             record = self.refresh_connection(id, Need::Expiring).await?;
             state = self.connection_state(&record)?;
         }
-        let target = self.flows.api_target(&plugin, &integration, &state).await?;
+        let target = self.flows.api_target(&plugin, &integration, &state, &Recorder::off()).await?;
         let ctx = ActionContext {
             connection_id: record.id.clone(),
             inputs: state.inputs.clone(),
@@ -200,7 +201,7 @@ impl Service {
             egress: self.flows.egress().clone(),
             redactor: session.redactor(),
             api: Some(session.clone()),
-            trace: Vec::new(),
+            recorder: Recorder::off(),
         };
         let result = self
             .flows

@@ -17,6 +17,7 @@ use crate::flows::{ApiCall, FlowError, PendingAuthorization};
 use crate::integration::{AuthMethod, FieldError, IntegrationConfig};
 use crate::keys::Principal;
 use crate::secret::{AccessToken, Password, PkceVerifier, RefreshToken, StateToken};
+use crate::trace::Recorder;
 use keyway_policy::text::clip_message;
 
 /// The sealed form of a connection's credentials.
@@ -318,8 +319,7 @@ impl Service {
             expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(pending.expires_at.max(0) as u64),
         };
         let mut state = self.connection_state(record).map_err(internal)?;
-        let mut trace = Vec::new();
-        match self.flows.complete(&plugin, &integration, &mut state, &authorization, query, &mut trace).await {
+        match self.flows.complete(&plugin, &integration, &mut state, &authorization, query, &Recorder::off()).await {
             Ok(_) => {
                 self.store_tokens(record, &state, "active").map_err(internal)?;
                 record.last_error = None;
@@ -382,8 +382,7 @@ impl Service {
         let state = self.connection_state(&record)?;
         if state.credentials.tokens().is_some() {
             let plugin = self.plugin_for(&integration).await?;
-            let mut trace = Vec::new();
-            if let Err(e) = self.flows.revoke(&plugin, &integration, &state, &mut trace).await {
+            if let Err(e) = self.flows.revoke(&plugin, &integration, &state, &Recorder::off()).await {
                 let message = self.scrub(&integration, &state, &e.to_string());
                 if !force {
                     return Err(ServiceError::Upstream(format!(
@@ -411,15 +410,14 @@ impl Service {
             record = self.refresh_connection(id, Need::Expiring).await?;
             state = self.connection_state(&record)?;
         }
-        let mut trace = Vec::new();
-        let mut response = self.flows.api_request(&plugin, &integration, &state, call.clone(), &mut trace).await;
+        let mut response = self.flows.api_request(&plugin, &integration, &state, call.clone(), &Recorder::off()).await;
         if let (Ok(r), Some(tokens)) = (&response, state.credentials.tokens())
             && r.status == 401
         {
             let seen = tokens.access_token.secret().to_string();
             record = self.refresh_connection(id, Need::Rejected(seen)).await?;
             state = self.connection_state(&record)?;
-            response = self.flows.api_request(&plugin, &integration, &state, call, &mut trace).await;
+            response = self.flows.api_request(&plugin, &integration, &state, call, &Recorder::off()).await;
         }
         let response = response.map_err(|e| match e {
             // The integration or its plugin is set up wrong: not the app's failure.

@@ -13,6 +13,7 @@ use keyway_store::ConnectionRecord;
 
 use super::{Service, ServiceError, now};
 use crate::flows::FlowError;
+use crate::trace::Recorder;
 
 /// Lease lifetime: longer than any one refresh (egress timeout plus retries), so a live
 /// holder never loses it, short enough that a crashed holder frees it soon.
@@ -117,8 +118,7 @@ impl Service {
         let policy = &self.settings.refresh_policy;
         let mut attempt = 1;
         loop {
-            let mut trace = Vec::new();
-            match self.flows.refresh(&plugin, &integration, &mut state, &mut trace).await {
+            match self.flows.refresh(&plugin, &integration, &mut state, &Recorder::off()).await {
                 Ok(_) => {
                     self.store_tokens(&mut record, &state, "active")?;
                     record.last_error = None;

@@ -6,7 +6,6 @@ use crate::egress::OutboundRequest;
 use crate::engine::LimitBreach;
 use crate::engine::bindings::outbound::Host;
 use crate::engine::bindings::types::{HttpError, HttpRequest, HttpResponse};
-use crate::trace::MAX_ENTRIES_PER_CALL;
 
 impl Host for HostView<'_> {
     async fn send(&mut self, req: HttpRequest) -> wasmtime::Result<Result<HttpResponse, HttpError>> {
@@ -20,10 +19,7 @@ impl Host for HostView<'_> {
         }
         self.meter.outbound_calls += 1;
         let request = OutboundRequest { method: req.method, url: req.url, headers: req.headers, body: req.body };
-        let (result, entry) = self.env.egress.send(&self.env.allowlist, &request, &self.env.redactor).await;
-        if self.env.trace.len() < MAX_ENTRIES_PER_CALL {
-            self.env.trace.push(entry);
-        }
+        let result = self.env.egress.send(&self.env.allowlist, &request, &self.env.redactor, &self.env.recorder).await;
         self.meter.resumed_from_host = true;
         Ok(result.map(HttpResponse::from).map_err(HttpError::from))
     }
