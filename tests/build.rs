@@ -27,6 +27,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("GUEST_WRONG_WORLD", "guest_wrong_world", "tests/guests"),
     ("GUEST_TOKEN_HUNT", "guest_token_hunt", "tests/guests"),
     ("GUEST_EXFIL", "guest_exfil", "tests/guests"),
+    ("GUEST_SIGNER", "guest_signer", "tests/guests"),
 ];
 
 fn main() {

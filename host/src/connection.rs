@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::secret::{AccessToken, Password, RefreshToken};
+use crate::secret::{AccessToken, NamedSecretValue, Password, RefreshToken};
 use crate::trace::Redactor;
 
 /// Tokens from a provider, with the expiry made absolute by the host.
@@ -18,9 +18,36 @@ pub struct Tokens {
     pub expires_at: Option<u64>,
     /// The scopes granted, when the provider said.
     pub scopes: Option<Vec<String>>,
+    /// When the refresh token expires, Unix seconds; `None` when the provider did not say.
+    pub refresh_expires_at: Option<u64>,
+    /// Secrets the plugin keeps beside the tokens, by name (`{secrets.NAME}` in placements).
+    pub secrets: Vec<(String, NamedSecretValue)>,
 }
 
 impl Tokens {
+    /// Tokens with only an access token.
+    pub fn bearer(access_token: AccessToken) -> Self {
+        Self {
+            access_token,
+            refresh_token: None,
+            token_type: Some("Bearer".into()),
+            expires_at: None,
+            scopes: None,
+            refresh_expires_at: None,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Whether the refresh token has expired at `now`, so no refresh can succeed.
+    pub fn refresh_expired(&self, now: SystemTime) -> bool {
+        self.refresh_expires_at.is_some_and(|at| unix_seconds(now) >= at)
+    }
+
+    /// The named secret `name`.
+    pub fn secret(&self, name: &str) -> Option<&NamedSecretValue> {
+        self.secrets.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
     /// Whether the access token expires within `margin` of `now`.
     pub fn expires_within(&self, margin: Duration, now: SystemTime) -> bool {
         self.expires_at.is_some_and(|at| unix_seconds(now).saturating_add(margin.as_secs()) >= at)
@@ -55,6 +82,9 @@ impl Credentials {
                 redactor.add(t.access_token.secret());
                 if let Some(r) = &t.refresh_token {
                     redactor.add(r.secret());
+                }
+                for (_, value) in &t.secrets {
+                    redactor.add(value.secret());
                 }
             }
             Credentials::Basic { username, password } => {
@@ -111,13 +141,7 @@ mod tests {
     #[test]
     fn expiry_margin_is_inclusive_and_none_never_expires() {
         let now = UNIX_EPOCH + Duration::from_secs(1_000);
-        let mut tokens = Tokens {
-            access_token: AccessToken::new("a"),
-            refresh_token: None,
-            token_type: None,
-            expires_at: Some(1_300),
-            scopes: None,
-        };
+        let mut tokens = Tokens { expires_at: Some(1_300), ..Tokens::bearer(AccessToken::new("a")) };
         assert!(tokens.expires_within(Duration::from_secs(300), now));
         assert!(!tokens.expires_within(Duration::from_secs(299), now));
         tokens.expires_at = None;

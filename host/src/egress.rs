@@ -73,6 +73,24 @@ fn log_exchange(
     }
 }
 
+impl OutboundResponse {
+    /// The response with every secret `redactor` knows masked in its headers and (text) body:
+    /// an API that echoes the request, or returns the caller's token, must not hand a
+    /// credential to whoever asked for the call.
+    pub fn scrubbed(mut self, redactor: &Redactor) -> Self {
+        for (_, value) in &mut self.headers {
+            *value = redactor.scrub(value);
+        }
+        if let Ok(text) = std::str::from_utf8(&self.body) {
+            let clean = redactor.scrub(text);
+            if clean != text {
+                self.body = clean.into_bytes();
+            }
+        }
+        self
+    }
+}
+
 /// An HTTP request as a plugin formatted it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OutboundRequest {

@@ -20,7 +20,7 @@ use crate::engine::bindings::types::{self as wit, AuthError, HookContext};
 use crate::engine::{CallEnv, CallError, LoadedPlugin, PluginEngine, fill_placeholders};
 use crate::integration::{AuthMethod, ClientAuth, IntegrationConfig};
 use crate::redact::Redactor;
-use crate::secret::{AccessToken, AuthorizationCode, PkceVerifier, RefreshToken, StateToken};
+use crate::secret::{AccessToken, AuthorizationCode, NamedSecretValue, PkceVerifier, StateToken};
 use crate::trace::Recorder;
 
 /// Caps on what a plugin may hand back, so a hostile provider cannot bloat the store.
@@ -31,6 +31,9 @@ const MAX_METADATA_VALUE: usize = 4096;
 const MAX_PROVIDER_CODE: usize = 128;
 /// An `expires_in` beyond this is treated as this: ten years.
 const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
+/// How many named secrets a connection keeps, and how long a name may be.
+const MAX_NAMED_SECRETS: usize = 16;
+const MAX_SECRET_NAME: usize = 64;
 
 /// Why a flow step failed.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +150,8 @@ pub struct ApiTarget {
     auth: Vec<AuthPlacement>,
     allowlist: Allowlist,
     redactor: Redactor,
+    /// The plugin, when its manifest says it signs requests.
+    signer: Option<Arc<LoadedPlugin>>,
 }
 
 impl ApiTarget {
@@ -304,7 +309,7 @@ impl Flows {
             refresh_token: current.refresh_token.as_ref().map(|r| r.secret().to_string()),
             access_token: current.access_token.secret().to_string(),
         });
-        self.token_exchange(plugin, integration, conn, grant, Redactor::default(), current.refresh_token, trace).await
+        self.token_exchange(plugin, integration, conn, grant, Redactor::default(), Some(current), trace).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -315,7 +320,7 @@ impl Flows {
         conn: &mut ConnectionState,
         grant: Grant,
         extra_secrets: Redactor,
-        previous_refresh: Option<RefreshToken>,
+        previous: Option<Tokens>,
         trace: &Recorder,
     ) -> Result<Tokens, FlowError> {
         let mut env = self.env(plugin, integration, conn, trace)?;
@@ -333,11 +338,13 @@ impl Flows {
 
         let (result, _) = self.engine.parse_token_response(plugin, env, ctx, grant, response.into()).await?;
         let set = result?;
-        let tokens = accept_token_set(set.clone(), sent_at, previous_refresh)?;
-        check_metadata(&set.metadata)?;
-        for (_, value) in &set.metadata {
+        let metadata = set.metadata.clone();
+        let tokens = accept_token_set(set, sent_at, previous.as_ref())?;
+        check_metadata(&metadata)?;
+        for (_, value) in &metadata {
             if value.contains(tokens.access_token.secret())
                 || tokens.refresh_token.as_ref().is_some_and(|r| value.contains(r.secret()))
+                || tokens.secrets.iter().any(|(_, s)| value.contains(s.secret()))
             {
                 return Err(FlowError::InvalidResponse(format!(
                     "plugin `{}` put a token into connection metadata, which is not secret storage",
@@ -345,7 +352,7 @@ impl Flows {
                 )));
             }
         }
-        conn.merge_metadata(set.metadata);
+        conn.merge_metadata(metadata);
         conn.credentials = Credentials::OAuth(tokens.clone());
         Ok(tokens)
     }
@@ -387,7 +394,8 @@ impl Flows {
 
     /// Sends a Web API request through the connection: resolves the path against the
     /// plugin's API base, attaches credentials as the plugin's `api-auth` says, and sends it
-    /// under the connection's allowlist.
+    /// under the connection's allowlist. The answer comes back with the connection's secrets
+    /// masked.
     pub async fn api_request(
         &self,
         plugin: &LoadedPlugin,
@@ -397,7 +405,8 @@ impl Flows {
         trace: &Recorder,
     ) -> Result<OutboundResponse, FlowError> {
         let target = self.api_target(plugin, integration, conn, trace).await?;
-        self.send_api(&target, integration, conn, call, trace).await
+        let response = self.send_api(&target, integration, conn, call, trace).await?;
+        Ok(response.scrubbed(&target.redactor_for(integration, conn)))
     }
 
     /// Asks the plugin where the connection's API is and how to authenticate to it. The
@@ -433,7 +442,9 @@ impl Flows {
                 clip::clip(&reason, 512)
             ))
         })?;
-        Ok(ApiTarget { base, auth, allowlist: env.allowlist, redactor: env.redactor })
+        // Cloned only for signing plugins: the others keep the fast path.
+        let signer = plugin.manifest.signs_requests.then(|| Arc::new(plugin.clone()));
+        Ok(ApiTarget { base, auth, allowlist: env.allowlist, redactor: env.redactor, signer })
     }
 
     /// Sends one API call to `target` with the connection's current credentials.
@@ -475,8 +486,47 @@ impl Flows {
                 AuthPlacement::None => {}
             }
         }
-        let request = OutboundRequest { method: call.method, url: url.to_string(), headers, body: call.body };
+        let mut request = OutboundRequest { method: call.method, url: url.to_string(), headers, body: call.body };
+        if let Some(plugin) = &target.signer {
+            request = self.sign(plugin, integration, conn, request, &redactor).await?;
+        }
         Ok(self.egress.send(&target.allowlist, &request, &redactor, trace).await?)
+    }
+
+    /// Has the plugin sign one API call. The hook runs in an instance of its own with an empty
+    /// allowlist: it sees the live credentials, so it may compute but not send. What it
+    /// returns goes through the same egress checks as any request.
+    async fn sign(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &ConnectionState,
+        request: OutboundRequest,
+        redactor: &Redactor,
+    ) -> Result<OutboundRequest, FlowError> {
+        let mut env = CallEnv::sealed(&plugin.manifest.name, self.egress.clone());
+        env.integration = integration.name.clone();
+        env.redactor = redactor.clone();
+        let (access_token, secrets) = match &conn.credentials {
+            Credentials::OAuth(t) => (
+                Some(t.access_token.secret().to_string()),
+                t.secrets
+                    .iter()
+                    .map(|(name, value)| auth_flow::NamedSecret {
+                        name: name.clone(),
+                        value: value.secret().to_string(),
+                    })
+                    .collect(),
+            ),
+            Credentials::Token(t) => (Some(t.secret().to_string()), Vec::new()),
+            _ => (None, Vec::new()),
+        };
+        let credentials = auth_flow::Credentials { access_token, secrets };
+        let wire =
+            wit::HttpRequest { method: request.method, url: request.url, headers: request.headers, body: request.body };
+        let (signed, _) =
+            self.engine.sign_request(plugin, env, hook_context(integration, conn), wire, credentials).await?;
+        Ok(signed?.into())
     }
 
     /// The sandbox environment for one hook call on this connection: its allowlist, the
@@ -532,6 +582,9 @@ pub fn secrets_of(integration: &IntegrationConfig, conn: &ConnectionState) -> Re
         redactor.add(secret.secret());
         crate::redact::add_basic_credentials(&mut redactor, &integration.client_id, secret.secret());
     }
+    for (_, value) in &integration.secret_settings {
+        redactor.add(value.secret());
+    }
     conn.credentials.register(&mut redactor);
     redactor
 }
@@ -563,7 +616,7 @@ pub fn hook_context(integration: &IntegrationConfig, conn: &ConnectionState) -> 
                 ClientAuth::BasicAndPost => wit::ClientAuth::BasicAndPost,
             },
             pkce: integration.pkce,
-            settings: integration.settings.to_string(),
+            settings: integration.hook_settings().to_string(),
         },
         inputs: conn.inputs.clone(),
         metadata: conn.metadata.clone(),
@@ -571,10 +624,13 @@ pub fn hook_context(integration: &IntegrationConfig, conn: &ConnectionState) -> 
 }
 
 /// Checks a plugin's token set and makes its expiry absolute from `sent_at`.
+/// The tokens a plugin parsed, checked and made absolute. On a refresh, `previous` supplies
+/// what the answer left out: the refresh token (and its expiry, when it is the same token)
+/// and the named secrets not given again.
 fn accept_token_set(
     set: auth_flow::TokenSet,
     sent_at: SystemTime,
-    previous_refresh: Option<RefreshToken>,
+    previous: Option<&Tokens>,
 ) -> Result<Tokens, FlowError> {
     if set.access_token.is_empty() {
         return Err(FlowError::InvalidResponse("the token response has an empty access token".into()));
@@ -583,16 +639,55 @@ fn accept_token_set(
     {
         return Err(FlowError::InvalidResponse(format!("a token is over {MAX_TOKEN_BYTES} bytes")));
     }
-    let expires_at = set.expiry.map(|e| match e {
+    let absolute = |e: Expiry| match e {
         Expiry::ExpiresIn(seconds) => unix_seconds(sent_at).saturating_add(seconds.min(MAX_EXPIRES_IN)),
         Expiry::ExpiresAt(at) => at,
-    });
+    };
+    let new_refresh = set.refresh_token.filter(|r| !r.is_empty()).map(crate::secret::RefreshToken::new);
+    let refresh_changed =
+        new_refresh.as_ref().is_some_and(|r| previous.and_then(|p| p.refresh_token.as_ref()) != Some(r));
+    let refresh_expires_at = match set.refresh_expiry {
+        Some(e) => Some(absolute(e)),
+        // The expiry belongs to a token: a rotated token without one has none we know of.
+        None if refresh_changed => None,
+        None => previous.and_then(|p| p.refresh_expires_at),
+    };
+    let mut secrets = previous.map(|p| p.secrets.clone()).unwrap_or_default();
+    for secret in set.secrets {
+        let name = &secret.name;
+        if name.is_empty()
+            || name.len() > MAX_SECRET_NAME
+            || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(FlowError::InvalidResponse(format!(
+                "the plugin named a connection secret `{}`; use 1-{MAX_SECRET_NAME} lowercase letters, digits and underscores",
+                clip::clip(name, 80)
+            )));
+        }
+        if secret.value.is_empty() || secret.value.len() > MAX_TOKEN_BYTES {
+            return Err(FlowError::InvalidResponse(format!(
+                "connection secret `{name}` is empty or over {MAX_TOKEN_BYTES} bytes"
+            )));
+        }
+        match secrets.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = NamedSecretValue::new(secret.value),
+            None => secrets.push((secret.name, NamedSecretValue::new(secret.value))),
+        }
+    }
+    if secrets.len() > MAX_NAMED_SECRETS {
+        return Err(FlowError::InvalidResponse(format!(
+            "the plugin keeps {} connection secrets; at most {MAX_NAMED_SECRETS} are allowed",
+            secrets.len()
+        )));
+    }
     Ok(Tokens {
         access_token: AccessToken::new(set.access_token),
-        refresh_token: set.refresh_token.filter(|r| !r.is_empty()).map(RefreshToken::new).or(previous_refresh),
+        refresh_token: new_refresh.or_else(|| previous.and_then(|p| p.refresh_token.clone())),
         token_type: set.token_type,
-        expires_at,
+        expires_at: set.expiry.map(absolute),
         scopes: set.scopes,
+        refresh_expires_at,
+        secrets,
     })
 }
 
@@ -648,6 +743,9 @@ impl TemplateValues<'_> {
             "client_id" => Some(self.integration.client_id.clone()),
             other => {
                 let (scope, key) = other.split_once('.')?;
+                if scope == "secrets" {
+                    return self.conn.credentials.tokens()?.secret(key).map(|s| s.secret().to_string());
+                }
                 let source = match scope {
                     "metadata" => &self.conn.metadata,
                     "inputs" => &self.conn.inputs,
@@ -674,6 +772,8 @@ mod tests {
             expiry,
             scopes: None,
             metadata: vec![],
+            refresh_expiry: None,
+            secrets: vec![],
         };
         let tokens = accept_token_set(set(Some(Expiry::ExpiresIn(60))), sent_at, None).unwrap();
         assert_eq!(tokens.expires_at, Some(1_060));
@@ -683,18 +783,62 @@ mod tests {
         assert_eq!(tokens.expires_at, Some(1_000 + MAX_EXPIRES_IN));
     }
 
-    #[test]
-    fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
-        let set = auth_flow::TokenSet {
-            access_token: "new".into(),
-            refresh_token: None,
+    fn token_set(access: &str, refresh: Option<&str>) -> auth_flow::TokenSet {
+        auth_flow::TokenSet {
+            access_token: access.into(),
+            refresh_token: refresh.map(str::to_string),
             token_type: Some("bearer".into()),
             expiry: None,
             scopes: None,
             metadata: vec![],
+            refresh_expiry: None,
+            secrets: vec![],
+        }
+    }
+
+    fn secret(name: &str, value: &str) -> auth_flow::NamedSecret {
+        auth_flow::NamedSecret { name: name.into(), value: value.into() }
+    }
+
+    #[test]
+    fn a_refresh_keeps_what_its_answer_leaves_out() {
+        let sent_at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let first = auth_flow::TokenSet {
+            refresh_expiry: Some(Expiry::ExpiresIn(100)),
+            secrets: vec![secret("session", "s-1"), secret("tenant_key", "k-1")],
+            ..token_set("a-1", Some("old-refresh"))
         };
-        let tokens = accept_token_set(set, SystemTime::now(), Some(RefreshToken::new("old-refresh"))).unwrap();
-        assert_eq!(tokens.refresh_token.unwrap().secret(), "old-refresh");
+        let first = accept_token_set(first, sent_at, None).unwrap();
+        assert_eq!(first.refresh_expires_at, Some(1_100));
+
+        // No new refresh token: the old one and its expiry stay; a secret given again is replaced.
+        let set = auth_flow::TokenSet { secrets: vec![secret("session", "s-2")], ..token_set("a-2", None) };
+        let tokens = accept_token_set(set, sent_at, Some(&first)).unwrap();
+        assert_eq!(tokens.refresh_token.as_ref().unwrap().secret(), "old-refresh");
+        assert_eq!(tokens.refresh_expires_at, Some(1_100));
+        assert_eq!(tokens.secret("session").unwrap().secret(), "s-2");
+        assert_eq!(tokens.secret("tenant_key").unwrap().secret(), "k-1");
+
+        // A rotated refresh token without an expiry has none we know of.
+        let rotated = accept_token_set(token_set("a-3", Some("new-refresh")), sent_at, Some(&first)).unwrap();
+        assert_eq!(rotated.refresh_expires_at, None);
+        assert!(!rotated.refresh_expired(sent_at + Duration::from_secs(1_000_000)));
+        assert!(first.refresh_expired(SystemTime::UNIX_EPOCH + Duration::from_secs(1_100)));
+    }
+
+    #[test]
+    fn connection_secrets_must_be_named_for_templates_and_bounded() {
+        for name in ["", "Session", "a.b", "x y", &"n".repeat(65)] {
+            let set = auth_flow::TokenSet { secrets: vec![secret(name, "v")], ..token_set("a", None) };
+            let err = accept_token_set(set, SystemTime::now(), None).unwrap_err();
+            assert!(err.to_string().contains("lowercase letters, digits and underscores"), "{name:?}: {err}");
+        }
+        let empty = auth_flow::TokenSet { secrets: vec![secret("s", "")], ..token_set("a", None) };
+        assert!(accept_token_set(empty, SystemTime::now(), None).is_err());
+        let many = (0..=MAX_NAMED_SECRETS).map(|i| secret(&format!("s{i}"), "v")).collect();
+        let many = auth_flow::TokenSet { secrets: many, ..token_set("a", None) };
+        let err = accept_token_set(many, SystemTime::now(), None).unwrap_err();
+        assert!(err.to_string().contains("at most 16"), "{err}");
     }
 
     #[test]

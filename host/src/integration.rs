@@ -8,7 +8,7 @@ pub use keyway_policy::integration::{FieldError, scopes_from_lines};
 use keyway_policy::integration::{IntegrationForm, ValidForm, validate_form};
 use serde::{Deserialize, Serialize};
 
-use crate::secret::ClientSecret;
+use crate::secret::{ClientSecret, NamedSecretValue};
 
 /// How connections of an integration authenticate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
@@ -65,8 +65,11 @@ pub struct IntegrationConfig {
     pub issuer: Option<String>,
     /// Whether to use PKCE (S256).
     pub pkce: bool,
-    /// Settings for the plugin, a JSON object.
+    /// Settings for the plugin, a JSON object, without the secret ones.
     pub settings: serde_json::Value,
+    /// The settings the plugin marks secret, by name: sealed at rest, never returned, given to
+    /// auth hooks inside `settings` and never to actions.
+    pub secret_settings: Vec<(String, NamedSecretValue)>,
 }
 
 impl IntegrationConfig {
@@ -94,7 +97,19 @@ impl IntegrationConfig {
             issuer: None,
             pkce: true,
             settings: serde_json::json!({}),
+            secret_settings: Vec::new(),
         }
+    }
+
+    /// The settings an auth hook sees: the plain ones with the secret ones added.
+    pub fn hook_settings(&self) -> serde_json::Value {
+        let mut settings = self.settings.clone();
+        if let Some(object) = settings.as_object_mut() {
+            for (name, value) in &self.secret_settings {
+                object.insert(name.clone(), serde_json::Value::String(value.secret().to_string()));
+            }
+        }
+        settings
     }
 
     /// Checks every field and normalises what is harmless (a trailing slash on `site`,

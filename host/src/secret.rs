@@ -59,6 +59,11 @@ secret_type!(
     /// A password stored for a `basic` integration's connection.
     Password
 );
+secret_type!(
+    /// A named secret a plugin keeps beside a connection's tokens (a session token), or a
+    /// plugin setting marked secret.
+    NamedSecretValue
+);
 
 #[cfg(test)]
 mod tests {

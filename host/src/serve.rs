@@ -92,7 +92,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     let listener =
         TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
-    tokio::spawn(sweep_abandoned_authorizations(running.service.clone()));
+    tokio::spawn(housekeeping(running.service.clone()));
     tracing::info!(
         listen = %listener.local_addr()?,
         redirect_uri = %settings.redirect_uri(),
@@ -104,9 +104,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Authorizations whose user never came back leave a pending row; drop them once expired.
-/// Every replica may sweep: the delete is idempotent.
-async fn sweep_abandoned_authorizations(service: Arc<Service>) {
+/// Once a minute: drops the pending rows of authorizations whose user never came back, and
+/// marks connections whose refresh token has expired. Every replica may sweep: both
+/// statements are idempotent.
+async fn housekeeping(service: Arc<Service>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
@@ -114,6 +115,14 @@ async fn sweep_abandoned_authorizations(service: Arc<Service>) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(removed = n, "swept expired pending authorizations"),
             Err(e) => tracing::warn!("sweeping expired pending authorizations: {e}"),
+        }
+        // A connection whose refresh token has expired cannot renew itself: say so now,
+        // rather than at the first failed call.
+        let message = "the refresh token expired; reconnect the connection to sign in again";
+        match service.store().mark_refresh_expired(crate::service::now(), message).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(connections = n, "marked connections whose refresh token expired as needs_reauth"),
+            Err(e) => tracing::warn!("marking connections whose refresh token expired: {e}"),
         }
     }
 }

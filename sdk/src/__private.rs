@@ -5,8 +5,8 @@ use std::marker::PhantomData;
 
 use crate::bindings::exports::keyway::plugin::{actions, auth_flow, metadata};
 use crate::{
-    ActionContext, ActionError, AuthError, AuthPlacement, AuthorizeRequest, CallbackResult, Grant, HookContext,
-    HttpRequest, HttpResponse, Manifest, Plugin, RevokeTarget, TokenSet,
+    ActionContext, ActionError, AuthError, AuthPlacement, AuthorizeRequest, CallbackResult, Credentials, Grant,
+    HookContext, HttpRequest, HttpResponse, Manifest, Plugin, RevokeTarget, TokenSet,
 };
 
 /// The plugin crate's `Cargo.toml` fields, read with `env!` in the plugin crate by `export!`.
@@ -70,6 +70,14 @@ impl<P: Plugin + Default, K: Package> auth_flow::Guest for Adapter<P, K> {
 
     fn api_auth(ctx: HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
         P::default().api_auth(&ctx)
+    }
+
+    fn sign_request(
+        ctx: HookContext,
+        request: HttpRequest,
+        credentials: Credentials,
+    ) -> Result<HttpRequest, AuthError> {
+        P::default().sign_request(&ctx, request, &credentials)
     }
 }
 

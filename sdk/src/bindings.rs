@@ -22,6 +22,8 @@ wit_bindgen::generate!({
         "keyway:plugin/auth-flow@0.1.0/code-grant": crate::types::CodeGrant,
         "keyway:plugin/auth-flow@0.1.0/refresh-grant": crate::types::RefreshGrant,
         "keyway:plugin/auth-flow@0.1.0/token-set": crate::types::TokenSet,
+        "keyway:plugin/auth-flow@0.1.0/named-secret": crate::types::NamedSecret,
+        "keyway:plugin/auth-flow@0.1.0/credentials": crate::types::Credentials,
         "keyway:plugin/auth-flow@0.1.0/revoke-target": crate::types::RevokeTarget,
         "keyway:plugin/actions@0.1.0/action-error": crate::types::ActionError,
     },

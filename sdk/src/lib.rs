@@ -49,15 +49,17 @@ pub use serde_json;
 
 pub use bindings::exports::keyway::plugin::actions::ActionContext;
 pub use bindings::exports::keyway::plugin::auth_flow::{AuthPlacement, Expiry, Grant};
-pub use bindings::exports::keyway::plugin::metadata::{ActionSpec, CallbackParams, InputSpec, Manifest, SettingSpec};
+pub use bindings::exports::keyway::plugin::metadata::{
+    ActionSpec, CallbackParams, InputSpec, Manifest, PkceSupport, SettingSpec,
+};
 pub use bindings::keyway::plugin::api::ApiRequest;
 pub use bindings::keyway::plugin::log::Level as LogLevel;
 pub use bindings::keyway::plugin::types::{
     AuthMethod, ClientAuth, HookContext, HttpRequest, HttpResponse, ProviderError,
 };
 pub use types::{
-    ActionError, AuthError, AuthorizeRequest, CallbackResult, CodeGrant, HttpError, Integration, RefreshGrant,
-    RevokeTarget, TokenSet,
+    ActionError, AuthError, AuthorizeRequest, CallbackResult, CodeGrant, Credentials, HttpError, Integration,
+    NamedSecret, RefreshGrant, RevokeTarget, TokenSet,
 };
 
 /// The value of an `Authorization` header for HTTP Basic client authentication, as RFC 6749
@@ -143,6 +145,20 @@ pub trait Plugin {
         standard::api_auth(ctx)
     }
 
+    /// Signs one API call, after the placements are applied: add a signature, a timestamp or
+    /// a fresh request id, computed from the request and the live `credentials`. The host calls
+    /// it for every call, retries included, but only when the manifest sets `signs_requests`
+    /// (the default here returns the request unchanged). It runs in an instance of its own and
+    /// may not make outbound calls; its result passes the host's egress checks.
+    fn sign_request(
+        &self,
+        ctx: &HookContext,
+        request: HttpRequest,
+        credentials: &Credentials,
+    ) -> Result<HttpRequest, AuthError> {
+        standard::sign_request(ctx, request, credentials)
+    }
+
     /// Runs the action `name`, one the manifest declares, with a JSON input the host has checked
     /// against the action's input schema (read it with [`action::input`]). Make API calls with
     /// [`api::get`], [`api::post`] and the rest, or follow pages with [`api::paginate_link`]; the
@@ -188,8 +204,8 @@ pub mod prelude {
     pub use crate::api::{ApiError, ApiResponse};
     pub use crate::{
         ActionContext, ActionError, ActionSpec, ApiRequest, AuthError, AuthPlacement, AuthorizeRequest, CallbackResult,
-        Expiry, Grant, HookContext, HttpError, HttpRequest, HttpResponse, Manifest, Plugin, ProviderError,
-        RevokeTarget, TokenSet,
+        Credentials, Expiry, Grant, HookContext, HttpError, HttpRequest, HttpResponse, Manifest, NamedSecret,
+        PkceSupport, Plugin, ProviderError, RevokeTarget, SettingSpec, TokenSet,
     };
     pub use crate::{action, api, standard};
 }

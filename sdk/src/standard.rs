@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use crate::{
     ActionContext, ActionError, AuthError, AuthMethod, AuthPlacement, AuthorizeRequest, CallbackParams, CallbackResult,
-    ClientAuth, Expiry, Grant, HookContext, HttpRequest, HttpResponse, Integration, Manifest, ProviderError,
-    RevokeTarget, TokenSet, form, url,
+    ClientAuth, Credentials, Expiry, Grant, HookContext, HttpRequest, HttpResponse, Integration, Manifest, PkceSupport,
+    ProviderError, RevokeTarget, TokenSet, form, url,
 };
 
 /// How many characters of a response body error messages quote.
@@ -41,7 +41,19 @@ pub fn manifest() -> Manifest {
         settings: Vec::new(),
         callback: CallbackParams { code: "code".to_string(), state: "state".to_string() },
         actions: Vec::new(),
+        pkce: PkceSupport::Supported,
+        signs_requests: false,
     }
+}
+
+/// The standard request signing: none. The host calls `sign_request` only for plugins whose
+/// manifest sets `signs_requests`.
+pub fn sign_request(
+    _ctx: &HookContext,
+    request: HttpRequest,
+    _credentials: &Credentials,
+) -> Result<HttpRequest, AuthError> {
+    Ok(request)
 }
 
 /// The First Request: `authorization_url` plus `scope` (space-separated, so `+` on the wire;
@@ -262,8 +274,8 @@ pub fn provider_error(body: &Value) -> Option<ProviderError> {
 }
 
 /// The tokens in a successful token response (RFC 6749 §5.1): `access_token` (required),
-/// `refresh_token`, `token_type`, `expires_in` (seconds, as a number or a numeric string) and
-/// `scope` (space-separated, or a list); no metadata. For an app that nests its tokens, call it
+/// `refresh_token`, `token_type`, `expires_in` (seconds, as a number or a numeric string),
+/// `refresh_token_expires_in` (the same) and `scope` (space-separated, or a list); no metadata. For an app that nests its tokens, call it
 /// on the nested object: `token_set_from_json(&body["data"])`.
 pub fn token_set_from_json(body: &Value) -> Result<TokenSet, AuthError> {
     let Some(fields) = body.as_object() else {
@@ -287,6 +299,12 @@ pub fn token_set_from_json(body: &Value) -> Result<TokenSet, AuthError> {
                 AuthError::InvalidResponse(format!("`expires_in` is {value}, not a number of seconds"))
             })?)),
         };
+    let refresh_expiry = match fields.get("refresh_token_expires_in") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(Expiry::ExpiresIn(seconds(value).ok_or_else(|| {
+            AuthError::InvalidResponse(format!("`refresh_token_expires_in` is {value}, not a number of seconds"))
+        })?)),
+    };
     let scopes = match fields.get("scope") {
         Some(Value::String(scope)) => Some(scope.split_whitespace().map(str::to_string).collect()),
         Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect()),
@@ -299,6 +317,8 @@ pub fn token_set_from_json(body: &Value) -> Result<TokenSet, AuthError> {
         expiry,
         scopes,
         metadata: Vec::new(),
+        refresh_expiry,
+        secrets: Vec::new(),
     })
 }
 

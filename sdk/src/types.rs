@@ -170,6 +170,79 @@ pub struct TokenSet {
     pub scopes: Option<Vec<String>>,
     /// Non-secret values to keep on the connection (`instance_url`, `workspace_id`).
     pub metadata: Pairs,
+    /// When the refresh token itself expires (`refresh_token_expires_in`); `None` on a refresh
+    /// keeps the expiry the host has, unless the refresh token changed.
+    pub refresh_expiry: Option<Expiry>,
+    /// Secrets to keep beside the tokens (a session token from a follow-up login call). Sealed,
+    /// never returned by the API; placements name them `{secrets.NAME}`.
+    pub secrets: Vec<NamedSecret>,
+}
+
+impl TokenSet {
+    /// A token set with only an access token: add the rest with struct update syntax.
+    pub fn bearer(access_token: impl Into<String>) -> Self {
+        Self {
+            access_token: access_token.into(),
+            refresh_token: None,
+            token_type: Some("Bearer".into()),
+            expiry: None,
+            scopes: None,
+            metadata: Vec::new(),
+            refresh_expiry: None,
+            secrets: Vec::new(),
+        }
+    }
+}
+
+/// A secret the connection keeps beside its tokens, named for placements (`{secrets.NAME}`).
+///
+/// `Debug` redacts `value`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NamedSecret {
+    /// `[a-z0-9_]`, at most 64 bytes.
+    pub name: String,
+    /// The secret.
+    pub value: String,
+}
+
+impl NamedSecret {
+    /// A secret named `name`.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self { name: name.into(), value: value.into() }
+    }
+}
+
+impl fmt::Debug for NamedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NamedSecret").field("name", &self.name).field("value", &REDACTED).finish()
+    }
+}
+
+/// The live credentials `sign_request` signs with.
+///
+/// `Debug` redacts every value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The access token (oauth2) or the static token (token integrations).
+    pub access_token: Option<String>,
+    /// The connection's named secrets.
+    pub secrets: Vec<NamedSecret>,
+}
+
+impl Credentials {
+    /// The named secret `name`, if the connection has it.
+    pub fn secret(&self, name: &str) -> Option<&str> {
+        self.secrets.iter().find(|s| s.name == name).map(|s| s.value.as_str())
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_token", &redact_opt(&self.access_token))
+            .field("secrets", &self.secrets)
+            .finish()
+    }
 }
 
 impl fmt::Debug for TokenSet {
@@ -181,6 +254,8 @@ impl fmt::Debug for TokenSet {
             .field("expiry", &self.expiry)
             .field("scopes", &self.scopes)
             .field("metadata", &self.metadata)
+            .field("refresh_expiry", &self.refresh_expiry)
+            .field("secrets", &self.secrets)
             .finish()
     }
 }

@@ -72,6 +72,13 @@ async fn a_full_flow_at_trace_level_logs_no_secret() {
 
     let text = std::fs::read_to_string(&log).expect("the process log");
     assert!(text.contains("TRACE") && text.contains("keyway::egress"), "not a TRACE log of the flow:\n{text}");
+    // At TRACE the egress log shows each request's headers, masked, so the audit below covers them.
+    assert!(
+        text.lines()
+            .any(|l| l.contains("request headers:")
+                && l.to_ascii_lowercase().contains("authorization: basic [redacted]")),
+        "no masked request headers in the TRACE log:\n{text}"
+    );
     let secrets = flow_secrets(&mock, &[&config.admin_key]);
     assert!(secrets.len() > 20, "the flow used its secrets: {secrets:?}");
     assert_no_secrets([("the TRACE log", text.as_str())], &secrets);

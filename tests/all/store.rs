@@ -70,6 +70,7 @@ on_both_backends!(
     check_pending_flow_is_single_use,
     check_concurrent_takers_get_a_flow_once,
     check_expired_flows_are_deleted,
+    check_connections_whose_refresh_token_expired_are_marked,
     check_refresh_lease_has_one_holder,
     check_concurrent_lease_acquirers_get_one_lease,
     check_api_keys,
@@ -100,6 +101,7 @@ fn integration(id: &str, name: &str, created_at: i64) -> IntegrationRecord {
         settings: json!({"nested": {"list": [1, 2.5, "three", null, true]}, "empty": {}, "quote": "a \"b\" 'c'"}),
         created_at,
         updated_at: created_at,
+        secret_settings_sealed: Some(vec![0xff, 0, 7]),
     }
 }
 
@@ -113,6 +115,7 @@ fn bare_integration(id: &str, name: &str, created_at: i64) -> IntegrationRecord 
         issuer: None,
         pkce: false,
         settings: json!(null),
+        secret_settings_sealed: None,
         ..integration(id, name, created_at)
     }
 }
@@ -135,6 +138,7 @@ fn connection(id: &str, integration_id: &str, created_at: i64) -> ConnectionReco
         next_retry_at: Some(1_700_000_060),
         created_at,
         updated_at: created_at,
+        refresh_expires_at: Some(1_700_100_000),
     }
 }
 
@@ -411,6 +415,28 @@ async fn check_expired_flows_are_deleted(store: Arc<dyn Store>) {
     assert_eq!(store.take_pending("on_time").await.unwrap(), None);
     assert!(store.take_pending("late").await.unwrap().is_some());
     assert_eq!(store.delete_expired_pending(1_000).await.unwrap(), 0);
+}
+
+async fn check_connections_whose_refresh_token_expired_are_marked(store: Arc<dyn Store>) {
+    with_connection(&*store, "con_1").await;
+    with_connection(&*store, "con_2").await;
+    with_connection(&*store, "con_3").await;
+    let mut never = store.get_connection("con_3").await.unwrap().unwrap();
+    never.refresh_expires_at = None;
+    store.update_connection(&never).await.unwrap();
+    let mut pending = store.get_connection("con_2").await.unwrap().unwrap();
+    pending.status = "pending".into();
+    store.update_connection(&pending).await.unwrap();
+
+    let at = connection("x", "x", 0).refresh_expires_at.unwrap();
+    assert_eq!(store.mark_refresh_expired(at - 1, "expired").await.unwrap(), 0);
+    assert_eq!(store.mark_refresh_expired(at, "expired").await.unwrap(), 1, "only the active one, at its expiry");
+    let marked = store.get_connection("con_1").await.unwrap().unwrap();
+    assert_eq!((marked.status.as_str(), marked.last_error.as_deref()), ("needs_reauth", Some("expired")));
+    assert_eq!((marked.next_retry_at, marked.updated_at), (None, at));
+    assert_eq!(store.get_connection("con_2").await.unwrap().unwrap().status, "pending");
+    assert_eq!(store.get_connection("con_3").await.unwrap().unwrap().status, "active");
+    assert_eq!(store.mark_refresh_expired(at + 10, "expired").await.unwrap(), 0, "marked once");
 }
 
 async fn check_refresh_lease_has_one_holder(store: Arc<dyn Store>) {

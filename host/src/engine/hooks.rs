@@ -2,7 +2,9 @@
 //! hands back the call environment, whose trace shows what the hook sent.
 
 use super::bindings::actions::{ActionContext, ActionError};
-use super::bindings::auth_flow::{AuthPlacement, AuthorizeRequest, CallbackResult, Grant, RevokeTarget, TokenSet};
+use super::bindings::auth_flow::{
+    AuthPlacement, AuthorizeRequest, CallbackResult, Credentials, Grant, RevokeTarget, TokenSet,
+};
 use super::bindings::types::{AuthError, HookContext, HttpRequest, HttpResponse};
 use super::{CallEnv, CallError, LoadedPlugin, PluginEngine};
 
@@ -100,6 +102,24 @@ impl PluginEngine {
     ) -> HookResult<Vec<AuthPlacement>> {
         self.call(&plugin.pre, env, "api-auth", move |store, world| {
             Box::pin(async move { world.keyway_plugin_auth_flow().call_api_auth(store, &ctx).await })
+        })
+        .await
+    }
+
+    /// `auth-flow.sign-request`: one API call, signed. Called only for plugins whose manifest
+    /// says `signs-requests`, in a fresh instance whose `env` should allow no outbound call.
+    pub async fn sign_request(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: HookContext,
+        request: HttpRequest,
+        credentials: Credentials,
+    ) -> HookResult<HttpRequest> {
+        self.call(&plugin.pre, env, "sign-request", move |store, world| {
+            Box::pin(async move {
+                world.keyway_plugin_auth_flow().call_sign_request(store, &ctx, &request, &credentials).await
+            })
         })
         .await
     }

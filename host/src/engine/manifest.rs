@@ -30,6 +30,21 @@ pub struct SettingSpec {
     pub required: bool,
     /// The value used when unset.
     pub default: Option<serde_json::Value>,
+    /// Sealed like the client secret, never returned, and kept from actions.
+    pub secret: bool,
+}
+
+/// Whether the plugin's app accepts PKCE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PkceSupport {
+    /// The app refuses a `code_challenge`: integrations default to no PKCE and may not turn it on.
+    Unsupported,
+    /// Integrations default to PKCE and may turn it off.
+    #[default]
+    Supported,
+    /// Integrations may not turn PKCE off.
+    Required,
 }
 
 /// An action the plugin offers.
@@ -67,6 +82,10 @@ pub struct Manifest {
     pub callback_state_param: String,
     /// The plugin's actions.
     pub actions: Vec<ActionSpec>,
+    /// Whether the app accepts PKCE.
+    pub pkce: PkceSupport,
+    /// Whether the host calls `sign-request` on every API call.
+    pub signs_requests: bool,
 }
 
 impl Manifest {
@@ -126,7 +145,22 @@ impl Manifest {
                 .map(|d| serde_json::from_str(&d))
                 .transpose()
                 .map_err(|e| format!("setting `{}` default is not JSON: {e}", s.name))?;
-            settings.push(SettingSpec { name: s.name, description: s.description, required: s.required, default });
+            if s.secret && default.is_some() {
+                return Err(format!(
+                    "setting `{}` is secret and has a default; a secret has no default an admin could leave in place, remove it",
+                    s.name
+                ));
+            }
+            if settings.iter().any(|x: &SettingSpec| x.name == s.name) {
+                return Err(format!("setting `{}` is declared twice", s.name));
+            }
+            settings.push(SettingSpec {
+                name: s.name,
+                description: s.description,
+                required: s.required,
+                default,
+                secret: s.secret,
+            });
         }
         let mut actions: Vec<ActionSpec> = Vec::new();
         for a in m.actions {
@@ -170,6 +204,12 @@ impl Manifest {
             callback_code_param: m.callback.code,
             callback_state_param: m.callback.state,
             actions,
+            pkce: match m.pkce {
+                metadata::PkceSupport::Unsupported => PkceSupport::Unsupported,
+                metadata::PkceSupport::Supported => PkceSupport::Supported,
+                metadata::PkceSupport::Required => PkceSupport::Required,
+            },
+            signs_requests: m.signs_requests,
         })
     }
 
@@ -294,7 +334,23 @@ mod tests {
                 input_schema: input_schema.into(),
                 output_schema: "true".into(),
             }],
+            pkce: metadata::PkceSupport::Supported,
+            signs_requests: false,
         }
+    }
+
+    #[test]
+    fn a_secret_setting_may_not_have_a_default() {
+        let mut manifest = with_action("true");
+        manifest.settings.push(metadata::SettingSpec {
+            name: "private_key".into(),
+            description: "The RFC 7523 signing key".into(),
+            required: true,
+            default: Some("\"x\"".into()),
+            secret: true,
+        });
+        let error = Manifest::from_wit(manifest).unwrap_err();
+        assert!(error.contains("setting `private_key` is secret and has a default"), "{error}");
     }
 
     #[test]

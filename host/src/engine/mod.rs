@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 
-pub use manifest::{ActionSpec, InputSpec, Manifest, SettingSpec};
+pub use manifest::{ActionSpec, InputSpec, Manifest, PkceSupport, SettingSpec};
 pub use store::{ApiSession, CallEnv, LimitBreach};
 
 pub(crate) use manifest::fill_placeholders;
@@ -578,7 +578,8 @@ fn write_artifact(path: &std::path::Path, component: &Component) -> anyhow::Resu
     Ok(())
 }
 
-/// A compiled, validated plugin, ready to instantiate.
+/// A compiled, validated plugin, ready to instantiate. Cloning shares the compiled code.
+#[derive(Clone)]
 pub struct LoadedPlugin {
     /// What the plugin declared, validated.
     pub manifest: Manifest,

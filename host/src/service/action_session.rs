@@ -185,7 +185,7 @@ impl ActionSession {
                 }
             }
             self.record(summary(Some(response.status), None));
-            return Ok(Ok(scrubbed(response.into(), &self.redactor())));
+            return Ok(Ok(response.scrubbed(&self.redactor()).into()));
         }
     }
 }
@@ -197,21 +197,6 @@ impl ApiSession for ActionSession {
     ) -> Pin<Box<dyn Future<Output = Result<Result<HttpResponse, HttpError>, LimitBreach>> + Send + '_>> {
         Box::pin(self.send(req))
     }
-}
-
-/// The response with every credential value masked: an API that echoes the request (or
-/// returns the caller's token) must not hand the action the token the host keeps from it.
-fn scrubbed(mut response: HttpResponse, redactor: &Redactor) -> HttpResponse {
-    for (_, value) in &mut response.headers {
-        *value = redactor.scrub(value);
-    }
-    if let Ok(text) = std::str::from_utf8(&response.body) {
-        let clean = redactor.scrub(text);
-        if clean != text {
-            response.body = clean.into_bytes();
-        }
-    }
-    response
 }
 
 fn http_error_text(e: &HttpError) -> String {

@@ -16,7 +16,7 @@ use crate::engine::LoadedPlugin;
 use crate::flows::{ApiCall, FlowError, PendingAuthorization};
 use crate::integration::{AuthMethod, FieldError, IntegrationConfig};
 use crate::keys::Principal;
-use crate::secret::{AccessToken, Password, PkceVerifier, RefreshToken, StateToken};
+use crate::secret::{AccessToken, NamedSecretValue, Password, PkceVerifier, RefreshToken, StateToken};
 use crate::trace::Recorder;
 use keyway_policy::text::clip_message;
 
@@ -30,6 +30,11 @@ enum SealedCredentials {
         token_type: Option<String>,
         expires_at: Option<u64>,
         scopes: Option<Vec<String>>,
+        // Added after the first release of the format: absent in older rows.
+        #[serde(default)]
+        refresh_expires_at: Option<u64>,
+        #[serde(default)]
+        secrets: Vec<(String, String)>,
     },
     Basic {
         username: String,
@@ -121,6 +126,7 @@ impl Service {
             scopes: None,
             credentials_sealed: None,
             expires_at: None,
+            refresh_expires_at: None,
             last_error: None,
             next_retry_at: None,
             created_at: at,
@@ -464,15 +470,23 @@ impl Service {
                 let sealed: SealedCredentials = serde_json::from_slice(&bytes)
                     .map_err(|e| ServiceError::Internal(format!("stored credentials do not parse: {e}")))?;
                 match sealed {
-                    SealedCredentials::Oauth { access_token, refresh_token, token_type, expires_at, scopes } => {
-                        Credentials::OAuth(Tokens {
-                            access_token: AccessToken::new(access_token),
-                            refresh_token: refresh_token.map(RefreshToken::new),
-                            token_type,
-                            expires_at,
-                            scopes,
-                        })
-                    }
+                    SealedCredentials::Oauth {
+                        access_token,
+                        refresh_token,
+                        token_type,
+                        expires_at,
+                        scopes,
+                        refresh_expires_at,
+                        secrets,
+                    } => Credentials::OAuth(Tokens {
+                        access_token: AccessToken::new(access_token),
+                        refresh_token: refresh_token.map(RefreshToken::new),
+                        token_type,
+                        expires_at,
+                        scopes,
+                        refresh_expires_at,
+                        secrets: secrets.into_iter().map(|(n, v)| (n, NamedSecretValue::new(v))).collect(),
+                    }),
                     SealedCredentials::Basic { username, password } => {
                         Credentials::Basic { username, password: Password::new(password) }
                     }
@@ -492,6 +506,8 @@ impl Service {
                 token_type: t.token_type.clone(),
                 expires_at: t.expires_at,
                 scopes: t.scopes.clone(),
+                refresh_expires_at: t.refresh_expires_at,
+                secrets: t.secrets.iter().map(|(n, v)| (n.clone(), v.secret().to_string())).collect(),
             },
             Credentials::Basic { username, password } => {
                 SealedCredentials::Basic { username: username.clone(), password: password.secret().to_string() }
@@ -512,6 +528,7 @@ impl Service {
         record.credentials_sealed = Some(self.seal_credentials(&record.id, &state.credentials)?);
         if let Some(tokens) = state.credentials.tokens() {
             record.expires_at = tokens.expires_at.map(|t| t as i64);
+            record.refresh_expires_at = tokens.refresh_expires_at.map(|t| t as i64);
             if tokens.scopes.is_some() {
                 record.scopes = tokens.scopes.clone();
             }
@@ -573,6 +590,7 @@ fn connection_view(r: &ConnectionRecord) -> ConnectionView {
         status: r.status.clone(),
         scopes: r.scopes.clone(),
         expires_at: r.expires_at.map(rfc3339),
+        refresh_expires_at: r.refresh_expires_at.map(rfc3339),
         metadata: r.metadata.iter().cloned().collect(),
         inputs: r.inputs.iter().cloned().collect(),
         last_error: r.last_error.clone(),

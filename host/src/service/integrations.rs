@@ -6,10 +6,14 @@ use super::model::{IntegrationInput, IntegrationView, ScopesInput};
 use super::{Service, ServiceError, now, require_admin, rfc3339};
 use crate::integration::{AuthMethod, ClientAuth, FieldError, IntegrationConfig, scopes_from_lines};
 use crate::keys::Principal;
-use crate::secret::ClientSecret;
+use crate::secret::{ClientSecret, NamedSecretValue};
 
 fn client_secret_context(id: &str) -> String {
     format!("integration:{id}:client_secret")
+}
+
+fn secret_settings_context(id: &str) -> String {
+    format!("integration:{id}:secret_settings")
 }
 
 impl Service {
@@ -35,9 +39,11 @@ impl Service {
             issuer: None,
             pkce: true,
             settings: serde_json::json!({}),
+            secret_settings: Vec::new(),
         };
+        let pkce_given = input.pkce.is_some();
         apply(&mut config, input)?;
-        self.check_config(&mut config).await?;
+        self.check_config(&mut config, pkce_given).await?;
         let id = new_id("int");
         let at = now();
         let record = self.to_record(&id, &config, at, at);
@@ -48,17 +54,17 @@ impl Service {
             )),
             other => other.into(),
         })?;
-        Ok(view(&record))
+        self.view(&record)
     }
 
     /// All integrations. Members may list them: they pick one to connect to.
     pub async fn list_integrations(&self, _who: &Principal) -> Result<Vec<IntegrationView>, ServiceError> {
-        Ok(self.store.list_integrations().await?.iter().map(view).collect())
+        self.store.list_integrations().await?.iter().map(|r| self.view(r)).collect()
     }
 
     /// One integration.
     pub async fn get_integration(&self, _who: &Principal, id: &str) -> Result<IntegrationView, ServiceError> {
-        Ok(view(&self.integration_record(id).await?))
+        self.view(&self.integration_record(id).await?)
     }
 
     /// Changes the given fields, then validates the whole integration again (admin).
@@ -71,8 +77,10 @@ impl Service {
         require_admin(who, "managing integrations")?;
         let record = self.integration_record(id).await?;
         let mut config = self.config_of(&record)?;
+        // A plugin swap re-derives PKCE from the new plugin unless the admin says otherwise.
+        let pkce_given = input.pkce.is_some() || input.plugin.as_ref().is_none_or(|p| *p == config.plugin);
         apply(&mut config, input)?;
-        self.check_config(&mut config).await?;
+        self.check_config(&mut config, pkce_given).await?;
         let updated = self.to_record(id, &config, record.created_at, now());
         self.store.update_integration(&updated).await.map_err(|e| match e {
             keyway_store::StoreError::Conflict(_) => {
@@ -80,7 +88,7 @@ impl Service {
             }
             other => other.into(),
         })?;
-        Ok(view(&updated))
+        self.view(&updated)
     }
 
     /// Deletes an integration that has no connections (admin).
@@ -89,6 +97,15 @@ impl Service {
         self.integration_record(id).await?;
         self.store.delete_integration(id).await?;
         Ok(())
+    }
+
+    /// An integration as the API shows it.
+    fn view(&self, r: &IntegrationRecord) -> Result<IntegrationView, ServiceError> {
+        let names = match r.secret_settings_sealed {
+            None => Vec::new(),
+            Some(_) => self.config_of(r)?.secret_settings.into_iter().map(|(n, _)| n).collect(),
+        };
+        Ok(view_with(r, names))
     }
 
     pub(super) async fn integration_record(&self, id: &str) -> Result<IntegrationRecord, ServiceError> {
@@ -103,6 +120,15 @@ impl Service {
             .map(|sealed| self.sealer.open(&client_secret_context(&r.id), sealed))
             .transpose()?
             .map(|bytes| ClientSecret::new(String::from_utf8_lossy(&bytes).into_owned()));
+        let secret_settings = match &r.secret_settings_sealed {
+            None => Vec::new(),
+            Some(sealed) => {
+                let bytes = self.sealer.open(&secret_settings_context(&r.id), sealed)?;
+                let pairs: Vec<(String, String)> = serde_json::from_slice(&bytes)
+                    .map_err(|e| ServiceError::Internal(format!("stored secret settings do not parse: {e}")))?;
+                pairs.into_iter().map(|(n, v)| (n, NamedSecretValue::new(v))).collect()
+            }
+        };
         Ok(IntegrationConfig {
             name: r.name.clone(),
             auth_method: parse_enum(&r.auth_method)?,
@@ -118,10 +144,13 @@ impl Service {
             issuer: r.issuer.clone(),
             pkce: r.pkce,
             settings: r.settings.clone(),
+            secret_settings,
         })
     }
 
-    async fn check_config(&self, config: &mut IntegrationConfig) -> Result<(), ServiceError> {
+    /// Validates the integration against its plugin: required settings, secret settings moved
+    /// out of `settings`, and PKCE as the plugin's app allows (`pkce_given`: the admin chose).
+    async fn check_config(&self, config: &mut IntegrationConfig, pkce_given: bool) -> Result<(), ServiceError> {
         config.validate()?;
         let plugin = match self.plugins.resolve(&config.plugin).await {
             Ok(plugin) => plugin,
@@ -130,8 +159,32 @@ impl Service {
             }
             Err(e) => return Err(e.into()),
         };
+        let name = &plugin.manifest.name;
+        for spec in plugin.manifest.settings.iter().filter(|s| s.secret) {
+            let Some(value) = config.settings.as_object_mut().and_then(|o| o.remove(&spec.name)) else {
+                continue;
+            };
+            config.secret_settings.retain(|(n, _)| *n != spec.name);
+            match value {
+                serde_json::Value::Null => {}
+                serde_json::Value::String(text) if !text.is_empty() => {
+                    config.secret_settings.push((spec.name.clone(), NamedSecretValue::new(text)));
+                }
+                _ => {
+                    return Err(FieldError::new(
+                        format!("settings.{}", spec.name),
+                        format!(
+                            "`{}` is a secret setting of plugin `{name}` and must be a non-empty string (`null` removes it)",
+                            spec.name
+                        ),
+                    )
+                    .into());
+                }
+            }
+        }
+        let has_secret = |n: &str| config.secret_settings.iter().any(|(k, _)| k == n);
         for spec in plugin.manifest.settings.iter().filter(|s| s.required && s.default.is_none()) {
-            if config.settings.get(&spec.name).is_none() {
+            if config.settings.get(&spec.name).is_none() && !has_secret(&spec.name) {
                 return Err(FieldError::new(
                     format!("settings.{}", spec.name),
                     format!(
@@ -141,6 +194,25 @@ impl Service {
                 )
                 .into());
             }
+        }
+        use crate::engine::PkceSupport;
+        match (plugin.manifest.pkce, pkce_given, config.pkce) {
+            (PkceSupport::Unsupported, false, _) => config.pkce = false,
+            (PkceSupport::Unsupported, true, true) => {
+                return Err(FieldError::new(
+                    "pkce",
+                    format!("plugin `{name}` says its app does not support PKCE; set `pkce` to false or leave it out"),
+                )
+                .into());
+            }
+            (PkceSupport::Required, _, false) => {
+                return Err(FieldError::new(
+                    "pkce",
+                    format!("plugin `{name}` says its app requires PKCE; set `pkce` to true or leave it out"),
+                )
+                .into());
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -167,6 +239,12 @@ impl Service {
             settings: c.settings.clone(),
             created_at,
             updated_at,
+            secret_settings_sealed: (!c.secret_settings.is_empty()).then(|| {
+                let pairs: Vec<(&str, &str)> =
+                    c.secret_settings.iter().map(|(n, v)| (n.as_str(), v.secret())).collect();
+                let json = serde_json::to_vec(&pairs).unwrap_or_default();
+                self.sealer.seal(&secret_settings_context(id), &json)
+            }),
         }
     }
 }
@@ -234,7 +312,9 @@ fn apply(config: &mut IntegrationConfig, input: IntegrationInput) -> Result<(), 
     Ok(())
 }
 
-fn view(r: &IntegrationRecord) -> IntegrationView {
+/// The API's view of an integration: no secret value, and the names of the secret settings
+/// that are set (`secret_names`).
+fn view_with(r: &IntegrationRecord, secret_names: Vec<String>) -> IntegrationView {
     IntegrationView {
         id: r.id.clone(),
         name: r.name.clone(),
@@ -251,6 +331,7 @@ fn view(r: &IntegrationRecord) -> IntegrationView {
         scopes: r.scopes.clone(),
         pkce: r.pkce,
         settings: r.settings.clone(),
+        secret_settings: secret_names,
         created_at: rfc3339(r.created_at),
         updated_at: rfc3339(r.updated_at),
     }

@@ -49,9 +49,11 @@ pub struct IntegrationInput {
     /// Scopes: an array, or one per line.
     #[schema(value_type = Object)]
     pub scopes: Option<ScopesInput>,
-    /// PKCE S256; default true.
+    /// PKCE S256; default true, or false when the plugin says its app does not support PKCE.
     pub pkce: Option<bool>,
-    /// Settings for the plugin, an object.
+    /// Settings for the plugin, an object. A setting the plugin marks secret must be a string;
+    /// it is sealed and never returned. On an update, a secret setting left out keeps its
+    /// value, and `null` removes it.
     #[schema(value_type = Object)]
     pub settings: Option<serde_json::Value>,
 }
@@ -87,9 +89,11 @@ pub struct IntegrationView {
     pub scopes: Vec<String>,
     /// PKCE on or off.
     pub pkce: bool,
-    /// Plugin settings.
+    /// Plugin settings, without the secret ones.
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,
+    /// The names of the secret settings that are set; their values are never returned.
+    pub secret_settings: Vec<String>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -154,6 +158,9 @@ pub struct ConnectionView {
     pub scopes: Option<Vec<String>>,
     /// When the access token expires (RFC 3339), if it does.
     pub expires_at: Option<String>,
+    /// When the refresh token expires, RFC 3339, when the provider said. Past it, the
+    /// connection is `needs_reauth`.
+    pub refresh_expires_at: Option<String>,
     /// Non-secret metadata from the callback and token responses.
     pub metadata: BTreeMap<String, String>,
     /// Per-connection inputs.

@@ -112,6 +112,18 @@ impl Service {
         if !still_needed {
             return Ok(record);
         }
+        // A refresh token past its own expiry cannot succeed; asking the provider would only
+        // turn a clear cause into an opaque `invalid_grant`.
+        if tokens.refresh_expired(std::time::SystemTime::now()) {
+            let at = tokens.refresh_expires_at.map(|t| super::rfc3339(t as i64)).unwrap_or_default();
+            let message = format!("the refresh token expired at {at}; reconnect the connection to sign in again");
+            record.status = "needs_reauth".into();
+            record.last_error = Some(message.clone());
+            record.next_retry_at = None;
+            record.updated_at = now();
+            self.store.update_connection(&record).await?;
+            return Err(ServiceError::Conflict(message));
+        }
         let integration_record = self.integration_record(&record.integration_id).await?;
         let integration = self.config_of(&integration_record)?;
         let plugin = self.plugin_for(&integration).await?;

@@ -31,12 +31,15 @@ pub struct IntegrationRecord {
     pub issuer: Option<String>,
     /// Whether authorizations use PKCE (S256).
     pub pkce: bool,
-    /// Plugin-specific settings, kept as given.
+    /// Plugin-specific settings, kept as given, without the secret ones.
     pub settings: serde_json::Value,
     /// Creation time, Unix seconds. Never changed by an update.
     pub created_at: i64,
     /// Last update time, Unix seconds.
     pub updated_at: i64,
+    /// The settings the plugin marks secret, a JSON object sealed by the service with `id` as
+    /// associated data.
+    pub secret_settings_sealed: Option<Vec<u8>>,
 }
 
 /// A user's connection to an integration, with its (sealed) credentials and lifecycle state.
@@ -72,6 +75,8 @@ pub struct ConnectionRecord {
     pub created_at: i64,
     /// Last update time, Unix seconds.
     pub updated_at: i64,
+    /// When the refresh token expires, Unix seconds, when the provider said.
+    pub refresh_expires_at: Option<i64>,
 }
 
 /// A started authorization, waiting for its callback. Single use: [`Store::take_pending`](crate::Store::take_pending)

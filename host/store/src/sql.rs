@@ -11,14 +11,14 @@ use crate::{ActionRecord, ConnectionRecord, IntegrationRecord, StoreError};
 macro_rules! integration_columns {
     () => {
         "id, name, auth_method, plugin, client_id, client_secret_sealed, site, authorization_url, token_path, \
-         revoke_path, scopes, client_auth, issuer, pkce, settings, created_at, updated_at"
+         revoke_path, scopes, client_auth, issuer, pkce, settings, created_at, updated_at, secret_settings_sealed"
     };
 }
 
 macro_rules! connection_columns {
     () => {
         "id, integration_id, name, owner_key_id, allowed_keys, status, inputs, metadata, scopes, \
-         credentials_sealed, expires_at, last_error, next_retry_at, created_at, updated_at"
+         credentials_sealed, expires_at, last_error, next_retry_at, created_at, updated_at, refresh_expires_at"
     };
 }
 
@@ -43,7 +43,7 @@ macro_rules! plugin_columns {
 pub(crate) const INSERT_INTEGRATION: &str = concat!(
     "INSERT INTO integrations (",
     integration_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
 );
 pub(crate) const SELECT_INTEGRATION: &str =
     concat!("SELECT ", integration_columns!(), " FROM integrations WHERE id = $1");
@@ -54,22 +54,22 @@ pub(crate) const LIST_INTEGRATIONS: &str =
 pub(crate) const UPDATE_INTEGRATION: &str = "UPDATE integrations SET name = $2, auth_method = $3, plugin = $4, \
      client_id = $5, client_secret_sealed = $6, site = $7, authorization_url = $8, token_path = $9, \
      revoke_path = $10, scopes = $11, client_auth = $12, issuer = $13, pkce = $14, settings = $15, \
-     updated_at = $16 WHERE id = $1";
+     updated_at = $16, secret_settings_sealed = $17 WHERE id = $1";
 pub(crate) const DELETE_INTEGRATION: &str = "DELETE FROM integrations WHERE id = $1";
 pub(crate) const COUNT_CONNECTIONS_OF: &str = "SELECT COUNT(*) FROM connections WHERE integration_id = $1";
 
 pub(crate) const INSERT_CONNECTION: &str = concat!(
     "INSERT INTO connections (",
     connection_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 );
 pub(crate) const SELECT_CONNECTION: &str = concat!("SELECT ", connection_columns!(), " FROM connections WHERE id = $1");
 pub(crate) const LIST_CONNECTIONS: &str =
     concat!("SELECT ", connection_columns!(), " FROM connections ORDER BY created_at, id");
 pub(crate) const UPDATE_CONNECTION: &str = "UPDATE connections SET integration_id = $2, name = $3, \
      owner_key_id = $4, allowed_keys = $5, status = $6, inputs = $7, metadata = $8, scopes = $9, \
-     credentials_sealed = $10, expires_at = $11, last_error = $12, next_retry_at = $13, updated_at = $14 \
-     WHERE id = $1";
+     credentials_sealed = $10, expires_at = $11, last_error = $12, next_retry_at = $13, updated_at = $14, \
+     refresh_expires_at = $15 WHERE id = $1";
 pub(crate) const DELETE_CONNECTION: &str = "DELETE FROM connections WHERE id = $1";
 
 pub(crate) const INSERT_PENDING: &str =
@@ -77,6 +77,8 @@ pub(crate) const INSERT_PENDING: &str =
 pub(crate) const TAKE_PENDING: &str =
     concat!("DELETE FROM pending_flows WHERE state_hash = $1 RETURNING ", pending_columns!());
 pub(crate) const DELETE_EXPIRED_PENDING: &str = "DELETE FROM pending_flows WHERE expires_at <= $1";
+pub(crate) const MARK_REFRESH_EXPIRED: &str = "UPDATE connections SET status = 'needs_reauth', last_error = $2, \
+     next_retry_at = NULL, updated_at = $1 WHERE status = 'active' AND refresh_expires_at <= $1";
 
 pub(crate) const INSERT_API_KEY: &str =
     concat!("INSERT INTO api_keys (", api_key_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6)");
@@ -139,6 +141,7 @@ pub(crate) struct IntegrationRow {
     settings: String,
     created_at: i64,
     updated_at: i64,
+    secret_settings_sealed: Option<Vec<u8>>,
 }
 
 impl IntegrationRow {
@@ -165,6 +168,7 @@ impl IntegrationRow {
             settings,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            secret_settings_sealed: self.secret_settings_sealed,
         })
     }
 }
@@ -187,6 +191,7 @@ pub(crate) struct ConnectionRow {
     next_retry_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    refresh_expires_at: Option<i64>,
 }
 
 impl ConnectionRow {
@@ -215,6 +220,7 @@ impl ConnectionRow {
             next_retry_at: self.next_retry_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            refresh_expires_at: self.refresh_expires_at,
         })
     }
 }
@@ -268,6 +274,7 @@ macro_rules! impl_store {
                     .bind(r.settings.to_string())
                     .bind(r.created_at)
                     .bind(r.updated_at)
+                    .bind(r.secret_settings_sealed.as_deref())
                     .execute(&self.pool)
                     .await;
                 match result {
@@ -327,6 +334,7 @@ macro_rules! impl_store {
                     .bind(r.pkce)
                     .bind(r.settings.to_string())
                     .bind(r.updated_at)
+                    .bind(r.secret_settings_sealed.as_deref())
                     .execute(&self.pool)
                     .await;
                 match result {
@@ -377,6 +385,7 @@ macro_rules! impl_store {
                     .bind(r.next_retry_at)
                     .bind(r.created_at)
                     .bind(r.updated_at)
+                    .bind(r.refresh_expires_at)
                     .execute(&self.pool)
                     .await;
                 match result {
@@ -421,6 +430,7 @@ macro_rules! impl_store {
                     .bind(r.last_error.as_deref())
                     .bind(r.next_retry_at)
                     .bind(r.updated_at)
+                    .bind(r.refresh_expires_at)
                     .execute(&self.pool)
                     .await;
                 match result {
@@ -484,6 +494,17 @@ macro_rules! impl_store {
                 use $crate::sql::*;
                 let done = sqlx::query::<$db>(DELETE_EXPIRED_PENDING)
                     .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::database_error)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn mark_refresh_expired(&self, now: i64, message: &str) -> Result<u64, $crate::StoreError> {
+                use $crate::sql::*;
+                let done = sqlx::query::<$db>(MARK_REFRESH_EXPIRED)
+                    .bind(now)
+                    .bind(message)
                     .execute(&self.pool)
                     .await
                     .map_err($crate::error::database_error)?;

@@ -65,6 +65,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes the flows expired at `now` (`expires_at <= now`), and returns how many.
     async fn delete_expired_pending(&self, now: i64) -> Result<u64, StoreError>;
 
+    /// Marks `needs_reauth`, with `message` as the last error, every active connection whose
+    /// refresh token has expired at `now` (`refresh_expires_at <= now`); returns how many.
+    async fn mark_refresh_expired(&self, now: i64, message: &str) -> Result<u64, StoreError>;
+
     // ---- API keys ----
 
     /// Stores a new API key. [`StoreError::Conflict`] if the hash (or id) is taken.

@@ -44,6 +44,7 @@ impl Plugin for Instagram {
             description: "The Graph API's URL: long-lived tokens, refresh, and the API".into(),
             required: false,
             default: Some(json!(GRAPH).to_string()),
+            secret: false,
         };
         Manifest { hosts: vec![GRAPH.into()], settings: vec![graph_url], ..standard::manifest() }
     }

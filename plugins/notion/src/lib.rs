@@ -20,6 +20,7 @@ impl Plugin for Notion {
             description: "The Notion-Version header sent on every API call".into(),
             required: false,
             default: Some(format!("\"{DEFAULT_VERSION}\"")),
+            secret: false,
         };
         Manifest { settings: vec![version], ..standard::manifest() }
     }

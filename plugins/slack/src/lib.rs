@@ -26,6 +26,7 @@ impl Plugin for Slack {
             description: "Scopes the installing user grants (Slack's `user_scope`), beside the bot's `scopes`".into(),
             required: false,
             default: None,
+            secret: false,
         };
         Manifest { settings: vec![user_scopes], ..standard::manifest() }
     }

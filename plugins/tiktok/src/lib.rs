@@ -29,6 +29,7 @@ impl Plugin for TikTok {
             description: "The path on the site that refreshes an access token".into(),
             required: false,
             default: Some(json!(REFRESH_PATH).to_string()),
+            secret: false,
         };
         Manifest { settings: vec![refresh_path], ..standard::manifest() }
     }

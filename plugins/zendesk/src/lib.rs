@@ -41,6 +41,7 @@ impl Plugin for Zendesk {
                 .into(),
             required: false,
             default: Some(json!(EXPIRES_IN).to_string()),
+            secret: false,
         };
         Manifest {
             hosts: vec!["{site_scheme}://{subdomain}.{site_host}".into()],

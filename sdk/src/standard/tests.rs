@@ -194,7 +194,7 @@ fn token_url_tolerates_slashes_on_both_sides() {
 #[test]
 fn json_token_response_becomes_a_token_set() {
     let body = r#"{"access_token":"at-1","refresh_token":"rt-1","token_type":"bearer",
-                   "expires_in":3600,"scope":"read:user repo"}"#;
+                   "expires_in":3600,"scope":"read:user repo","refresh_token_expires_in":"15897600"}"#;
     let tokens = parse(&response(200, Some("application/json; charset=utf-8"), body)).unwrap();
     assert_eq!(
         tokens,
@@ -205,6 +205,8 @@ fn json_token_response_becomes_a_token_set() {
             expiry: Some(Expiry::ExpiresIn(3600)),
             scopes: Some(vec!["read:user".into(), "repo".into()]),
             metadata: vec![],
+            refresh_expiry: Some(Expiry::ExpiresIn(15_897_600)),
+            secrets: vec![],
         }
     );
 }
@@ -221,6 +223,8 @@ fn minimal_json_token_response_leaves_the_rest_empty() {
             expiry: None,
             scopes: None,
             metadata: vec![],
+            refresh_expiry: None,
+            secrets: vec![],
         }
     );
 }

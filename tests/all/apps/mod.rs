@@ -8,6 +8,7 @@ mod github;
 mod instagram;
 mod notion;
 mod quirks;
+mod signing;
 mod slack;
 mod tiktok;
 mod zendesk;

@@ -64,6 +64,12 @@ pub struct MockConfig {
     pub access_token_max_uses: Option<u32>,
     /// How long the protected API takes to answer, to simulate a slow app.
     pub api_latency: std::time::Duration,
+    /// Token responses carry `refresh_token_expires_in` with this many seconds, as providers whose
+    /// refresh tokens expire say (GitHub Apps, Xero, Microsoft). `None`: the field is left out.
+    pub refresh_token_ttl: Option<u64>,
+    /// Token responses carry a `session_token` beside the OAuth tokens (`mock-st-` plus the access token), a
+    /// second credential a plugin must keep sealed.
+    pub session_tokens: bool,
 }
 
 impl Default for MockConfig {
@@ -86,6 +92,8 @@ impl Default for MockConfig {
             app: App::Standard,
             access_token_max_uses: None,
             api_latency: std::time::Duration::ZERO,
+            refresh_token_ttl: None,
+            session_tokens: false,
         }
     }
 }

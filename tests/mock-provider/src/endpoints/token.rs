@@ -29,7 +29,17 @@ pub(crate) async fn token(
             (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
         }
         None => match exchange(&shared, query.as_deref(), &headers, &body) {
-            Ok(issued) => (StatusCode::OK, no_store_json(token_response(&issued).to_string())).into_response(),
+            Ok(issued) => {
+                let mut answer = token_response(&issued);
+                let config = lock(&shared).config.clone();
+                if let (Some(ttl), true) = (config.refresh_token_ttl, issued.refresh_token.is_some()) {
+                    answer["refresh_token_expires_in"] = json!(ttl);
+                }
+                if config.session_tokens {
+                    answer["session_token"] = json!(format!("mock-st-{}", issued.access_token));
+                }
+                (StatusCode::OK, no_store_json(answer.to_string())).into_response()
+            }
             Err(error) => Refusal::OAuth(error).into_response(),
         },
     }

@@ -1,0 +1,81 @@
+//! Test guest for the per-call hooks: every API call is signed with a fresh nonce, the wall
+//! clock and a SHA-256 over the request, the live access token and a secret setting
+//! (`app_secret`); a `session_token` from the token response is kept as the sealed connection
+//! secret `session` and placed with `{secrets.session}`. The app refuses PKCE.
+//!
+//! The signature, which the tests recompute: `hex(sha256(app_secret "\n" method "\n" url "\n"
+//! timestamp "\n" nonce "\n" access_token "\n" session))`, sent as `X-Sign` with `X-Timestamp`
+//! (Unix milliseconds) and `X-Nonce`.
+
+use std::hash::BuildHasher;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use keyway_sdk::prelude::*;
+use sha2::{Digest, Sha256};
+
+#[derive(Default)]
+struct Signer;
+
+impl Plugin for Signer {
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            settings: vec![SettingSpec {
+                name: "app_secret".into(),
+                description: "The app's request-signing secret".into(),
+                required: true,
+                default: None,
+                secret: true,
+            }],
+            pkce: PkceSupport::Unsupported,
+            signs_requests: true,
+            ..standard::manifest()
+        }
+    }
+
+    fn parse_token_response(
+        &self,
+        ctx: &HookContext,
+        grant: &Grant,
+        response: &HttpResponse,
+    ) -> Result<TokenSet, AuthError> {
+        let mut set = standard::parse_token_response(ctx, grant, response)?;
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or_default();
+        if let Some(session) = body.get("session_token").and_then(|v| v.as_str()) {
+            set.secrets.push(NamedSecret::new("session", session));
+        }
+        Ok(set)
+    }
+
+    fn api_auth(&self, _ctx: &HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
+        Ok(vec![
+            AuthPlacement::Header(("Authorization".into(), "Bearer {access_token}".into())),
+            AuthPlacement::Header(("X-Session".into(), "{secrets.session}".into())),
+        ])
+    }
+
+    fn sign_request(
+        &self,
+        ctx: &HookContext,
+        mut request: HttpRequest,
+        credentials: &Credentials,
+    ) -> Result<HttpRequest, AuthError> {
+        let settings: serde_json::Value = serde_json::from_str(&ctx.integration.settings).unwrap_or_default();
+        let secret = settings["app_secret"]
+            .as_str()
+            .ok_or_else(|| AuthError::InvalidConfig("the integration has no `app_secret` setting".into()))?;
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        // Each `RandomState` is keyed from WASI's random source, so this differs on every call.
+        let random = std::collections::hash_map::RandomState::new();
+        let nonce = format!("{:016x}{:016x}", random.hash_one(1u8), random.hash_one(2u8));
+        let token = credentials.access_token.as_deref().unwrap_or_default();
+        let session = credentials.secret("session").unwrap_or_default();
+        let text = format!("{secret}\n{}\n{}\n{timestamp}\n{nonce}\n{token}\n{session}", request.method, request.url);
+        let sign: String = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        request.headers.push(("X-Timestamp".into(), timestamp.to_string()));
+        request.headers.push(("X-Nonce".into(), nonce));
+        request.headers.push(("X-Sign".into(), sign));
+        Ok(request)
+    }
+}
+
+keyway_sdk::export!(Signer);
