@@ -23,8 +23,9 @@
 //!
 //! Build it with `cargo build --release --target wasm32-wasip2` (crate type `cdylib`). The host
 //! does all I/O and keeps the secrets at rest; a plugin only formats requests and reads answers.
-//! It has no network, files, environment or clock of its own: outbound calls go through
+//! It has no network, files or environment of its own: outbound calls go through
 //! [`http::send`] (auth hooks) or [`api::call`] (actions), under the host's egress allowlist.
+//! The wall clock ([`time`]) and secure random numbers ([`random`]) work; sleeping traps.
 #![warn(missing_docs)]
 
 #[doc(hidden)]
@@ -34,10 +35,14 @@ pub mod bindings;
 pub mod action;
 pub mod api;
 mod context;
+mod digest;
 pub mod form;
 pub mod http;
 pub mod log;
+pub mod random;
+mod specs;
 pub mod standard;
+pub mod time;
 mod types;
 pub mod url;
 
@@ -57,6 +62,7 @@ pub use bindings::keyway::plugin::log::Level as LogLevel;
 pub use bindings::keyway::plugin::types::{
     AuthMethod, ClientAuth, HookContext, HttpRequest, HttpResponse, ProviderError,
 };
+pub use digest::{hmac_sha256, hmac_sha256_hex, sha256_hex};
 pub use types::{
     ActionError, AuthError, AuthorizeRequest, CallbackResult, CodeGrant, Credentials, HttpError, Integration,
     NamedSecret, RefreshGrant, RevokeTarget, TokenSet,
@@ -201,6 +207,7 @@ macro_rules! export {
 /// The usual imports of a plugin: the trait, the records its hooks take and return,
 /// [`standard`], and for actions [`api`], [`action`] and their types.
 pub mod prelude {
+    pub use crate::InputSpec;
     pub use crate::api::{ApiError, ApiResponse};
     pub use crate::{
         ActionContext, ActionError, ActionSpec, ApiRequest, AuthError, AuthPlacement, AuthorizeRequest, CallbackResult,
