@@ -43,6 +43,8 @@ pub mod random;
 mod specs;
 pub mod standard;
 pub mod time;
+pub mod token_request;
+pub mod token_response;
 mod types;
 pub mod url;
 
@@ -205,15 +207,18 @@ macro_rules! export {
 }
 
 /// The usual imports of a plugin: the trait, the records its hooks take and return,
-/// [`standard`], and for actions [`api`], [`action`] and their types.
+/// [`standard`] and its options, the token request and response shapes, and for actions
+/// [`api`], [`action`] and their types.
 pub mod prelude {
-    pub use crate::InputSpec;
     pub use crate::api::{ApiError, ApiResponse};
+    pub use crate::token_request::{Body, ClientCredentials, TokenRequest};
+    pub use crate::token_response::{ErrorFields, ExpiryFormat, ScopeSeparator, TokenFields};
     pub use crate::{
         ActionContext, ActionError, ActionSpec, ApiRequest, AuthError, AuthPlacement, AuthorizeRequest, CallbackResult,
         Credentials, Expiry, Grant, HookContext, HttpError, HttpRequest, HttpResponse, Manifest, NamedSecret,
         PkceSupport, Plugin, ProviderError, RevokeTarget, SettingSpec, TokenSet,
     };
+    pub use crate::{InputSpec, standard::AuthorizeOptions};
     pub use crate::{action, api, standard};
 }
 

@@ -59,22 +59,73 @@ pub fn sign_request(
 /// The First Request: `authorization_url` plus `scope` (space-separated, so `+` on the wire;
 /// omitted without scopes), `response_type=code`, `client_id`, `redirect_uri`, `state`, and with
 /// PKCE `code_challenge` and `code_challenge_method=S256`, form-encoded, in that order. Appended
-/// with `&` when the authorization URL already has a query.
+/// with `&` when the authorization URL already has a query. For other scope separators, a renamed
+/// client id or extra parameters, see [`authorize_url_with`].
 pub fn authorize_url(ctx: &HookContext, req: &AuthorizeRequest) -> Result<String, AuthError> {
+    authorize_url_with(ctx, req, &AuthorizeOptions::STANDARD)
+}
+
+/// What an app's authorize URL does differently from the standard one. Start from
+/// [`AuthorizeOptions::STANDARD`] and change what differs:
+///
+/// ```
+/// # use keyway_sdk::{standard::{self, AuthorizeOptions}, AuthError, AuthorizeRequest, HookContext};
+/// fn authorize_url(ctx: &HookContext, req: &AuthorizeRequest) -> Result<String, AuthError> {
+///     let options = AuthorizeOptions {
+///         scope_separator: ",",
+///         extra: &[("access_type", "offline"), ("prompt", "consent")],
+///         ..AuthorizeOptions::STANDARD
+///     };
+///     standard::authorize_url_with(ctx, req, &options)
+/// }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthorizeOptions<'a> {
+    /// What joins the integration's scopes: `" "` (RFC 6749 §3.3, `+` on the wire) or `","`
+    /// (GitHub, Slack, TikTok, Instagram; `%2C` on the wire).
+    pub scope_separator: &'a str,
+    /// The name the client id goes under: `client_id`, or `client_key` (TikTok).
+    pub client_id_param: &'a str,
+    /// Fixed parameters after the standard ones: `audience`, `prompt=consent`, `owner=user`.
+    pub extra: &'a [(&'a str, &'a str)],
+}
+
+impl AuthorizeOptions<'static> {
+    /// The standard URL: scopes joined by spaces, `client_id`, nothing extra.
+    pub const STANDARD: AuthorizeOptions<'static> =
+        AuthorizeOptions { scope_separator: " ", client_id_param: "client_id", extra: &[] };
+}
+
+impl Default for AuthorizeOptions<'static> {
+    fn default() -> Self {
+        Self::STANDARD
+    }
+}
+
+/// [`authorize_url`](super::authorize_url) with `options`: `scope` (joined by the separator,
+/// omitted without scopes), `response_type=code`, the client id, `redirect_uri`, `state`, with
+/// PKCE `code_challenge` and `code_challenge_method=S256`, then `extra`, form-encoded, in that
+/// order.
+pub fn authorize_url_with(
+    ctx: &HookContext,
+    req: &AuthorizeRequest,
+    options: &AuthorizeOptions,
+) -> Result<String, AuthError> {
     let integration = &ctx.integration;
-    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(7);
-    let scope = integration.scopes.join(" ");
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(7 + options.extra.len());
+    let scope = integration.scopes.join(options.scope_separator);
     if !integration.scopes.is_empty() {
         pairs.push(("scope", &scope));
     }
     pairs.push(("response_type", "code"));
-    pairs.push(("client_id", &integration.client_id));
+    pairs.push((options.client_id_param, &integration.client_id));
     pairs.push(("redirect_uri", &req.redirect_uri));
     pairs.push(("state", &req.state));
     if let Some(challenge) = &req.code_challenge {
         pairs.push(("code_challenge", challenge));
         pairs.push(("code_challenge_method", "S256"));
     }
+    pairs.extend_from_slice(options.extra);
     Ok(url::append_query(&integration.authorization_url, &pairs))
 }
 

@@ -517,3 +517,39 @@ fn setting_str_reads_string_settings_only() {
     assert_eq!(ctx.setting_str("version").as_deref(), Some("2022-06-28"));
     assert_eq!(ctx.setting_str("count"), None);
 }
+
+#[test]
+fn authorize_url_with_standard_options_is_the_standard_url() {
+    let ctx = context(ClientAuth::Basic);
+    for challenge in [None, Some("ch4llenge")] {
+        let standard = authorize_url(&ctx, &authorize(challenge)).unwrap();
+        assert_eq!(authorize_url_with(&ctx, &authorize(challenge), &AuthorizeOptions::STANDARD).unwrap(), standard);
+        assert_eq!(authorize_url_with(&ctx, &authorize(challenge), &AuthorizeOptions::default()).unwrap(), standard);
+    }
+}
+
+#[test]
+fn authorize_url_with_joins_scopes_renames_the_client_id_and_appends_extras() {
+    let ctx = context(ClientAuth::Basic);
+    let options = AuthorizeOptions {
+        scope_separator: ",",
+        client_id_param: "client_key",
+        extra: &[("owner", "user"), ("prompt", "consent")],
+    };
+    let url = authorize_url_with(&ctx, &authorize(Some("ch")), &options).unwrap();
+    assert_eq!(
+        url,
+        "https://app.test/login/oauth/authorize?scope=read%3Auser%2Crepo&response_type=code&client_key=client-1\
+         &redirect_uri=https%3A%2F%2Fkeyway.test%2Foauth&state=st4te&code_challenge=ch&code_challenge_method=S256\
+         &owner=user&prompt=consent"
+    );
+    // The same bytes the plugins built by hand: the standard URL with `scope` replaced.
+    let by_hand = url::replace_query_param(&authorize_url(&ctx, &authorize(None)).unwrap(), "scope", "read:user,repo");
+    let comma = AuthorizeOptions { scope_separator: ",", ..AuthorizeOptions::STANDARD };
+    assert_eq!(authorize_url_with(&ctx, &authorize(None), &comma).unwrap(), by_hand);
+
+    let mut no_scopes = context(ClientAuth::Basic);
+    no_scopes.integration.scopes.clear();
+    let url = authorize_url_with(&no_scopes, &authorize(None), &comma).unwrap();
+    assert!(!url.contains("scope"), "no scopes, no `scope`: {url}");
+}
