@@ -200,7 +200,11 @@ impl TokenFields<'_> {
     /// RFC 6749 `error`, with [`invalid_grant`](Self::invalid_grant) codes renamed.
     pub fn provider_error(&self, body: &Value) -> Option<ProviderError> {
         let own = (!self.error.code.is_empty()).then(|| {
-            let field = |path: &str| lookup(body, path).cloned().unwrap_or(Value::Null);
+            // An empty path is a field the app does not send, not the whole body.
+            let field = |path: &str| match path {
+                "" => Value::Null,
+                path => lookup(body, path).cloned().unwrap_or(Value::Null),
+            };
             // In the standard layout, the standard reader's rules apply: null or false is no
             // error, an object's `code`/`type` and `message` are read.
             let standard_layout = json!({

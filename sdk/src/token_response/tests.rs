@@ -226,3 +226,12 @@ fn a_missing_access_token_names_the_path_and_the_fields_there() {
     let message = invalid_response(fields.parse(&response(200, &json!({"data": "nope"}))));
     assert!(message.contains("expected a JSON object at data"), "{message}");
 }
+
+#[test]
+fn an_empty_error_path_reads_nothing_rather_than_the_whole_body() {
+    // `uri: ""` and `description: ""`: the body's own fields must not stand in for them.
+    let fields =
+        TokenFields { error: ErrorFields { code: "failure", description: "", uri: "" }, ..TokenFields::STANDARD };
+    let error = provider(fields.parse(&response(200, &json!({"failure": {"code": "E1"}, "message": "top level"}))));
+    assert_eq!((error.code.as_str(), error.description, error.uri), ("E1", None, None));
+}
