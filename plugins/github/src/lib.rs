@@ -27,23 +27,10 @@ impl Plugin for GitHub {
         }
     }
 
-    fn parse_token_response(
-        &self,
-        ctx: &HookContext,
-        grant: &Grant,
-        res: &HttpResponse,
-    ) -> Result<TokenSet, AuthError> {
+    fn parse_token_response(&self, _: &HookContext, _: &Grant, res: &HttpResponse) -> Result<TokenSet, AuthError> {
         // A refresh token GitHub no longer honours means the user must connect again, as `invalid_grant` says.
-        let mut tokens = standard::parse_token_response(ctx, grant, res).map_err(|error| match error {
-            AuthError::Provider(mut e) if e.code == "bad_refresh_token" => {
-                e.description = Some(format!("GitHub: bad_refresh_token: {}", e.description.unwrap_or_default()));
-                e.code = "invalid_grant".into();
-                AuthError::Provider(e)
-            }
-            other => other,
-        })?;
-        tokens.scopes = standard::parse_body(res)?["scope"].as_str().map(standard::split_scopes);
-        Ok(tokens)
+        let invalid_grant = &["bad_refresh_token"];
+        TokenFields { scope_separator: ScopeSeparator::Comma, invalid_grant, ..TokenFields::STANDARD }.parse(res)
     }
 
     /// Deletes the app's authorization, which revokes every token of the grant

@@ -7,11 +7,17 @@
 //! object; and the API, on graph.instagram.com, takes the token as the `access_token` query parameter.
 
 use keyway_sdk::prelude::*;
-use keyway_sdk::serde_json::{Value, json};
-use keyway_sdk::{SettingSpec, http, url};
+use keyway_sdk::serde_json::Value;
+use keyway_sdk::{http, url};
 
 /// Where the long-lived tokens and the API live, unless the integration's `graph_url` says otherwise.
 const GRAPH: &str = "https://graph.instagram.com";
+
+/// The token endpoint's errors are `error_type` and `error_message`; the Graph API's `error` object is read too.
+const TOKENS: TokenFields = TokenFields {
+    error: ErrorFields { code: "error_type", description: "error_message", uri: "" },
+    ..TokenFields::STANDARD
+};
 
 #[derive(Default)]
 struct Instagram;
@@ -20,38 +26,15 @@ fn graph(ctx: &HookContext) -> String {
     ctx.setting_str("graph_url").unwrap_or_else(|| GRAPH.into()).trim_end_matches('/').to_string()
 }
 
-/// The answer's JSON, or the error it carries: the token endpoint's `error_type` and `error_message`, or a Graph
-/// API `error` object.
-fn read(res: &HttpResponse) -> Result<Value, AuthError> {
-    let body = standard::parse_body(res)?;
-    if let Some(kind) = body["error_type"].as_str() {
-        let description = body["error_message"].as_str().map(str::to_string);
-        return Err(AuthError::Provider(ProviderError { code: kind.into(), description, uri: None }));
-    }
-    if let Some(error) = standard::provider_error(&body) {
-        return Err(AuthError::Provider(error));
-    }
-    if !res.is_success() {
-        return Err(AuthError::InvalidResponse(format!("HTTP {}: {}", res.status, standard::body_snippet(res))));
-    }
-    Ok(body)
-}
-
 impl Plugin for Instagram {
     fn manifest(&self) -> Manifest {
-        let graph_url = SettingSpec {
-            name: "graph_url".into(),
-            description: "The Graph API's URL: long-lived tokens, refresh, and the API".into(),
-            required: false,
-            default: Some(json!(GRAPH).to_string()),
-            secret: false,
-        };
+        let graph_url = SettingSpec::new("graph_url", "The Graph API's URL: long-lived tokens, refresh, and the API")
+            .with_default(GRAPH);
         Manifest { hosts: vec![GRAPH.into()], settings: vec![graph_url], ..standard::manifest() }
     }
 
     fn authorize_url(&self, ctx: &HookContext, req: &AuthorizeRequest) -> Result<String, AuthError> {
-        let url = standard::authorize_url(ctx, req)?;
-        Ok(url::replace_query_param(&url, "scope", &ctx.integration.scopes.join(",")))
+        standard::authorize_url_with(ctx, req, &AuthorizeOptions { scope_separator: ",", ..AuthorizeOptions::STANDARD })
     }
 
     fn token_request(&self, ctx: &HookContext, grant: &Grant) -> Result<HttpRequest, AuthError> {
@@ -68,9 +51,9 @@ impl Plugin for Instagram {
         grant: &Grant,
         res: &HttpResponse,
     ) -> Result<TokenSet, AuthError> {
-        let body = read(res)?;
+        let body = TOKENS.checked_body(res)?;
         if let Grant::Refresh(_) = grant {
-            return standard::token_set_from_json(&body);
+            return TOKENS.token_set(&body);
         }
         // The short-lived token is in `data[0]` (older answers put it at the top level).
         let short = body["data"].get(0).unwrap_or(&body);
@@ -80,7 +63,7 @@ impl Plugin for Instagram {
         let secret = &ctx.integration.client_secret;
         let query = [("grant_type", "ig_exchange_token"), ("client_secret", secret), ("access_token", short_token)];
         let exchange = HttpRequest::get(url::append_query(&format!("{}/access_token", graph(ctx)), &query));
-        let mut tokens = standard::token_set_from_json(&read(&http::send(&exchange)?)?)?;
+        let mut tokens = TOKENS.parse(&http::send(&exchange)?)?;
         tokens.scopes = match &short["permissions"] {
             Value::String(list) => Some(standard::split_scopes(list)),
             Value::Array(items) => Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect()),
@@ -95,7 +78,7 @@ impl Plugin for Instagram {
     }
 
     fn api_auth(&self, _: &HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
-        Ok(vec![AuthPlacement::Query(("access_token".into(), "{access_token}".into()))])
+        Ok(vec![AuthPlacement::query("access_token", "{access_token}")])
     }
 }
 

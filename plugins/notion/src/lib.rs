@@ -4,7 +4,6 @@
 //! the answer has no `expires_in`, which the standard parser already reads as "never".
 
 use keyway_sdk::prelude::*;
-use keyway_sdk::{SettingSpec, url};
 
 /// The API version sent when the integration sets no `notion_version`
 /// (https://developers.notion.com/reference/versioning).
@@ -15,36 +14,25 @@ struct Notion;
 
 impl Plugin for Notion {
     fn manifest(&self) -> Manifest {
-        let version = SettingSpec {
-            name: "notion_version".into(),
-            description: "The Notion-Version header sent on every API call".into(),
-            required: false,
-            default: Some(format!("\"{DEFAULT_VERSION}\"")),
-            secret: false,
-        };
+        let version = SettingSpec::new("notion_version", "The Notion-Version header sent on every API call")
+            .with_default(DEFAULT_VERSION);
         Manifest { settings: vec![version], ..standard::manifest() }
     }
 
     fn authorize_url(&self, ctx: &HookContext, req: &AuthorizeRequest) -> Result<String, AuthError> {
-        Ok(url::append_query(&standard::authorize_url(ctx, req)?, &[("owner", "user")]))
+        standard::authorize_url_with(
+            ctx,
+            req,
+            &AuthorizeOptions { extra: &[("owner", "user")], ..AuthorizeOptions::STANDARD },
+        )
     }
 
     fn token_request(&self, ctx: &HookContext, grant: &Grant) -> Result<HttpRequest, AuthError> {
-        let mut request = standard::token_request(ctx, grant)?;
-        request.form_to_json_body();
-        Ok(request)
+        TokenRequest { body: Body::Json, ..TokenRequest::STANDARD }.build(ctx, grant)
     }
 
-    fn parse_token_response(
-        &self,
-        ctx: &HookContext,
-        grant: &Grant,
-        res: &HttpResponse,
-    ) -> Result<TokenSet, AuthError> {
-        let mut tokens = standard::parse_token_response(ctx, grant, res)?;
-        let body = standard::parse_body(res)?;
-        tokens.metadata = standard::metadata_fields(&body, &["workspace_id", "bot_id", "workspace_name"]);
-        Ok(tokens)
+    fn parse_token_response(&self, _: &HookContext, _: &Grant, res: &HttpResponse) -> Result<TokenSet, AuthError> {
+        TokenFields { metadata: &["workspace_id", "bot_id", "workspace_name"], ..TokenFields::STANDARD }.parse(res)
     }
 
     fn revoke_request(&self, ctx: &HookContext, target: &RevokeTarget) -> Result<Option<HttpRequest>, AuthError> {
@@ -56,7 +44,7 @@ impl Plugin for Notion {
     fn api_auth(&self, ctx: &HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
         let version = ctx.setting_str("notion_version").unwrap_or_else(|| DEFAULT_VERSION.into());
         let mut placements = standard::api_auth(ctx)?;
-        placements.push(AuthPlacement::Header(("Notion-Version".into(), version)));
+        placements.push(AuthPlacement::header("Notion-Version", version));
         Ok(placements)
     }
 }

@@ -38,7 +38,7 @@ impl Plugin for Quirks {
     }
 
     fn api_auth(&self, _: &HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
-        Ok(vec![AuthPlacement::Header(("Access-Token".into(), "{access_token}".into()))])
+        Ok(vec![AuthPlacement::header("Access-Token", "{access_token}")])
     }
 }
 

@@ -4,8 +4,15 @@
 //! only one a user-only install gets; and `auth.revoke` authenticates with the very token it revokes.
 
 use keyway_sdk::prelude::*;
-use keyway_sdk::serde_json::{Value, json};
-use keyway_sdk::{SettingSpec, url};
+use keyway_sdk::serde_json::Value;
+
+/// Every answer is HTTP 200 with `"ok"`; a rotated-out refresh token means the user must connect again.
+const TOKENS: TokenFields = TokenFields {
+    scope_separator: ScopeSeparator::Comma,
+    success: Some(("ok", "true")),
+    invalid_grant: &["invalid_refresh_token"],
+    ..TokenFields::STANDARD
+};
 
 #[derive(Default)]
 struct Slack;
@@ -21,49 +28,25 @@ fn user_scopes(ctx: &HookContext) -> Vec<String> {
 
 impl Plugin for Slack {
     fn manifest(&self) -> Manifest {
-        let user_scopes = SettingSpec {
-            name: "user_scopes".into(),
-            description: "Scopes the installing user grants (Slack's `user_scope`), beside the bot's `scopes`".into(),
-            required: false,
-            default: None,
-            secret: false,
-        };
-        Manifest { settings: vec![user_scopes], ..standard::manifest() }
+        let description = "Scopes the installing user grants (Slack's `user_scope`), beside the bot's `scopes`";
+        Manifest { settings: vec![SettingSpec::new("user_scopes", description)], ..standard::manifest() }
     }
 
     fn authorize_url(&self, ctx: &HookContext, req: &AuthorizeRequest) -> Result<String, AuthError> {
-        let mut url = standard::authorize_url(ctx, req)?;
-        if !ctx.integration.scopes.is_empty() {
-            url = url::replace_query_param(&url, "scope", &ctx.integration.scopes.join(","));
-        }
-        let user_scopes = user_scopes(ctx);
-        if !user_scopes.is_empty() {
-            url = url::append_query(&url, &[("user_scope", user_scopes.join(","))]);
-        }
-        Ok(url)
+        let user_scopes = user_scopes(ctx).join(",");
+        let user_scope = [("user_scope", user_scopes.as_str())];
+        let extra: &[_] = if user_scopes.is_empty() { &[] } else { &user_scope };
+        standard::authorize_url_with(
+            ctx,
+            req,
+            &AuthorizeOptions { scope_separator: ",", extra, ..AuthorizeOptions::STANDARD },
+        )
     }
 
     fn parse_token_response(&self, _: &HookContext, _: &Grant, res: &HttpResponse) -> Result<TokenSet, AuthError> {
-        let body = standard::parse_body(res)?;
-        if body["ok"] != json!(true) {
-            let mut error = standard::provider_error(&body).unwrap_or_else(|| ProviderError {
-                code: "not_ok".into(),
-                description: Some(standard::body_snippet(res)),
-                uri: None,
-            });
-            // A rotated-out refresh token means the user must connect again, which `invalid_grant` says.
-            if error.code == "invalid_refresh_token" {
-                error = ProviderError {
-                    code: "invalid_grant".into(),
-                    description: Some(format!("Slack: {}", error.code)),
-                    uri: None,
-                };
-            }
-            return Err(AuthError::Provider(error));
-        }
-        let at = if body.get("access_token").is_some() { &body } else { &body["authed_user"] };
-        let mut tokens = standard::token_set_from_json(at)?;
-        tokens.scopes = at["scope"].as_str().map(standard::split_scopes);
+        let body = TOKENS.checked_body(res)?;
+        let root = if body.get("access_token").is_some() { "" } else { "authed_user" };
+        let mut tokens = TokenFields { root, ..TOKENS }.token_set(&body)?;
         tokens.metadata = standard::metadata_fields(
             &body,
             &["team.id", "team.name", "enterprise.id", "app_id", "bot_user_id", "authed_user.id"],

@@ -6,80 +6,54 @@
 //! an `Access-Token` header.
 
 use keyway_sdk::prelude::*;
-use keyway_sdk::serde_json::{Value, json};
-use keyway_sdk::{SettingSpec, url};
+use keyway_sdk::serde_json::json;
+use keyway_sdk::url;
 
 /// Where refreshes go when the integration's `refresh_path` setting is unset.
 const REFRESH_PATH: &str = "/open_api/v1.3/tt_user/oauth2/refresh_token/";
 
+/// The envelope: `code` 0 is success, anything else the error with its `message`; the tokens are in `data`.
+const TOKENS: TokenFields = TokenFields {
+    root: "data",
+    scope_separator: ScopeSeparator::Comma,
+    metadata: &["open_id"],
+    success: Some(("code", "0")),
+    error: ErrorFields { code: "code", description: "message", uri: "" },
+    ..TokenFields::STANDARD
+};
+
 #[derive(Default)]
 struct TikTok;
 
-/// `body` with the client's credentials, as TikTok wants them in every token call.
-fn with_client(ctx: &HookContext, mut body: Value) -> Value {
-    body["client_id"] = json!(ctx.integration.client_id);
-    body["client_secret"] = json!(ctx.integration.client_secret);
-    body
-}
-
 impl Plugin for TikTok {
     fn manifest(&self) -> Manifest {
-        let refresh_path = SettingSpec {
-            name: "refresh_path".into(),
-            description: "The path on the site that refreshes an access token".into(),
-            required: false,
-            default: Some(json!(REFRESH_PATH).to_string()),
-            secret: false,
-        };
+        let refresh_path = SettingSpec::new("refresh_path", "The path on the site that refreshes an access token")
+            .with_default(REFRESH_PATH);
         Manifest { settings: vec![refresh_path], ..standard::manifest() }
     }
 
     fn authorize_url(&self, ctx: &HookContext, req: &AuthorizeRequest) -> Result<String, AuthError> {
-        let url = url::rename_query_param(&standard::authorize_url(ctx, req)?, "client_id", "client_key");
-        Ok(url::replace_query_param(&url, "scope", &ctx.integration.scopes.join(",")))
+        let options =
+            AuthorizeOptions { scope_separator: ",", client_id_param: "client_key", ..AuthorizeOptions::STANDARD };
+        standard::authorize_url_with(ctx, req, &options)
     }
 
     fn token_request(&self, ctx: &HookContext, grant: &Grant) -> Result<HttpRequest, AuthError> {
-        let (url, body) = match grant {
-            Grant::AuthorizationCode(code) => (
-                ctx.integration.token_url(),
-                json!({"grant_type": "authorization_code", "auth_code": code.code, "redirect_uri": code.redirect_uri}),
-            ),
-            Grant::Refresh(refresh) => {
-                let Some(refresh_token) = &refresh.refresh_token else {
-                    return Err(AuthError::InvalidConfig("the connection has no refresh token; reconnect it".into()));
-                };
-                let path = ctx.setting_str("refresh_path").unwrap_or_else(|| REFRESH_PATH.into());
-                (
-                    url::join(&ctx.integration.site, &path),
-                    json!({"grant_type": "refresh_token", "refresh_token": refresh_token}),
-                )
-            }
-        };
-        Ok(HttpRequest::post_json(url, &with_client(ctx, body)).with_header("Accept", "application/json"))
+        let path = ctx.setting_str("refresh_path").unwrap_or_else(|| REFRESH_PATH.into());
+        let refresh_url = url::join(&ctx.integration.site, &path);
+        TokenRequest {
+            body: Body::Json,
+            client: ClientCredentials::Body,
+            drop: &["code_verifier"],
+            rename: &[("code", "auth_code")],
+            refresh_url: Some(&refresh_url),
+            ..TokenRequest::STANDARD
+        }
+        .build(ctx, grant)
     }
 
     fn parse_token_response(&self, _: &HookContext, _: &Grant, res: &HttpResponse) -> Result<TokenSet, AuthError> {
-        let body = standard::parse_body(res)?;
-        match body["code"].as_i64() {
-            Some(0) => {}
-            Some(code) => {
-                let description = body["message"].as_str().map(str::to_string);
-                return Err(AuthError::Provider(ProviderError { code: code.to_string(), description, uri: None }));
-            }
-            None => {
-                let snippet = standard::body_snippet(res);
-                return Err(AuthError::InvalidResponse(format!(
-                    "HTTP {} without TikTok's envelope: {snippet}",
-                    res.status
-                )));
-            }
-        }
-        let data = &body["data"];
-        let mut tokens = standard::token_set_from_json(data)?;
-        tokens.scopes = data["scope"].as_str().map(standard::split_scopes);
-        tokens.metadata = standard::metadata_fields(data, &["open_id"]);
-        Ok(tokens)
+        TOKENS.parse(res)
     }
 
     /// The integration's revoke path takes the access token, also when the connection holds a refresh token.
@@ -87,11 +61,13 @@ impl Plugin for TikTok {
         let Some(url) = ctx.integration.revoke_url() else {
             return Ok(None);
         };
-        Ok(Some(HttpRequest::post_json(url, &with_client(ctx, json!({"access_token": target.access_token})))))
+        let client = &ctx.integration;
+        let body = json!({"access_token": target.access_token, "client_id": client.client_id, "client_secret": client.client_secret});
+        Ok(Some(HttpRequest::post_json(url, &body)))
     }
 
     fn api_auth(&self, _: &HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
-        Ok(vec![AuthPlacement::Header(("Access-Token".into(), "{access_token}".into()))])
+        Ok(vec![AuthPlacement::header("Access-Token", "{access_token}")])
     }
 }
 

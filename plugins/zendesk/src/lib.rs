@@ -6,8 +6,6 @@
 //! `expires_in` setting chooses the lifetime, and 0 asks for such a token.
 
 use keyway_sdk::prelude::*;
-use keyway_sdk::serde_json::json;
-use keyway_sdk::{InputSpec, SettingSpec};
 
 /// The access token lifetime asked for unless the integration's `expires_in` setting says otherwise: two days,
 /// Zendesk's longest.
@@ -28,21 +26,12 @@ fn on_account(ctx: &HookContext, url: &str) -> Result<String, AuthError> {
 
 impl Plugin for Zendesk {
     fn manifest(&self) -> Manifest {
-        let subdomain = InputSpec {
-            name: "subdomain".into(),
-            label: "Zendesk subdomain (`acme` for acme.zendesk.com)".into(),
-            pattern: Some("[a-z0-9][a-z0-9-]{0,62}".into()),
-            required: true,
-        };
-        let expires_in = SettingSpec {
-            name: "expires_in".into(),
-            description: "Access token lifetime to ask for, in seconds (300 to 172800); 0 asks for none: a token \
-                          that never expires, without a refresh token"
-                .into(),
-            required: false,
-            default: Some(json!(EXPIRES_IN).to_string()),
-            secret: false,
-        };
+        let subdomain = InputSpec::new("subdomain", "Zendesk subdomain (`acme` for acme.zendesk.com)")
+            .pattern("[a-z0-9][a-z0-9-]{0,62}")
+            .required();
+        let lifetime = "Access token lifetime to ask for, in seconds (300 to 172800); 0 asks for none: a token that \
+                        never expires, without a refresh token";
+        let expires_in = SettingSpec::new("expires_in", lifetime).with_default(EXPIRES_IN);
         Manifest {
             hosts: vec!["{site_scheme}://{subdomain}.{site_host}".into()],
             inputs: vec![subdomain],
