@@ -51,6 +51,11 @@ pub mod url;
 #[doc(hidden)]
 pub mod __private;
 
+/// The SDK README's examples, compiled as doctests so that they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub mod readme {}
+
 /// JSON, for action inputs and outputs, settings, and token responses.
 pub use serde_json;
 
