@@ -20,11 +20,8 @@ impl Plugin for Notion {
     }
 
     fn authorize_url(&self, ctx: &HookContext, req: &AuthorizeRequest) -> Result<String, AuthError> {
-        standard::authorize_url_with(
-            ctx,
-            req,
-            &AuthorizeOptions { extra: &[("owner", "user")], ..AuthorizeOptions::STANDARD },
-        )
+        let options = AuthorizeOptions { extra: &[("owner", "user")], ..AuthorizeOptions::STANDARD };
+        standard::authorize_url_with(ctx, req, &options)
     }
 
     fn token_request(&self, ctx: &HookContext, grant: &Grant) -> Result<HttpRequest, AuthError> {

@@ -36,11 +36,8 @@ impl Plugin for Slack {
         let user_scopes = user_scopes(ctx).join(",");
         let user_scope = [("user_scope", user_scopes.as_str())];
         let extra: &[_] = if user_scopes.is_empty() { &[] } else { &user_scope };
-        standard::authorize_url_with(
-            ctx,
-            req,
-            &AuthorizeOptions { scope_separator: ",", extra, ..AuthorizeOptions::STANDARD },
-        )
+        let options = AuthorizeOptions { scope_separator: ",", extra, ..AuthorizeOptions::STANDARD };
+        standard::authorize_url_with(ctx, req, &options)
     }
 
     fn parse_token_response(&self, _: &HookContext, _: &Grant, res: &HttpResponse) -> Result<TokenSet, AuthError> {
