@@ -102,7 +102,7 @@ impl Default for AuthorizeOptions<'static> {
     }
 }
 
-/// [`authorize_url`](super::authorize_url) with `options`: `scope` (joined by the separator,
+/// [`authorize_url`] with `options`: `scope` (joined by the separator,
 /// omitted without scopes), `response_type=code`, the client id, `redirect_uri`, `state`, with
 /// PKCE `code_challenge` and `code_challenge_method=S256`, then `extra`, form-encoded, in that
 /// order.
