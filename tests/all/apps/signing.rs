@@ -73,6 +73,7 @@ async fn every_api_call_is_signed_afresh_retries_included() {
     assert_eq!(sent.len(), 2);
     let nonces: Vec<String> = sent.iter().map(|s| verify_signature(&api, s)).collect();
     assert_ne!(nonces[0], nonces[1], "each call has its own nonce");
+    assert!(nonces.iter().all(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit())), "{nonces:?}");
 
     // A 401 makes the host refresh and retry: the retry is signed again, with the new token.
     api.mock.expire_access_tokens();

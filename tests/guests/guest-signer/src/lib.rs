@@ -7,11 +7,7 @@
 //! timestamp "\n" nonce "\n" access_token "\n" session))`, sent as `X-Sign` with `X-Timestamp`
 //! (Unix milliseconds) and `X-Nonce`.
 
-use std::hash::BuildHasher;
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use keyway_sdk::prelude::*;
-use sha2::{Digest, Sha256};
 
 #[derive(Default)]
 struct Signer;
@@ -63,14 +59,13 @@ impl Plugin for Signer {
         let secret = settings["app_secret"]
             .as_str()
             .ok_or_else(|| AuthError::InvalidConfig("the integration has no `app_secret` setting".into()))?;
-        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-        // Each `RandomState` is keyed from WASI's random source, so this differs on every call.
-        let random = std::collections::hash_map::RandomState::new();
-        let nonce = format!("{:016x}{:016x}", random.hash_one(1u8), random.hash_one(2u8));
+        // The wall clock and WASI's random source, as the SDK reads them inside the sandbox.
+        let timestamp = keyway_sdk::time::now_millis();
+        let nonce = keyway_sdk::random::hex(16);
         let token = credentials.access_token.as_deref().unwrap_or_default();
         let session = credentials.secret("session").unwrap_or_default();
         let text = format!("{secret}\n{}\n{}\n{timestamp}\n{nonce}\n{token}\n{session}", request.method, request.url);
-        let sign: String = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let sign = keyway_sdk::sha256_hex(text);
         request.headers.push(("X-Timestamp".into(), timestamp.to_string()));
         request.headers.push(("X-Nonce".into(), nonce));
         request.headers.push(("X-Sign".into(), sign));
