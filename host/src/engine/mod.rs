@@ -314,7 +314,8 @@ impl PluginEngine {
         let api_version = self.check_world(&component)?;
         let instance_pre =
             self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        let pre = IntegrationPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let pre =
+            IntegrationPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(shape_mismatch(&format!("{e:#}"))))?;
 
         let env = CallEnv::sealed("(loading)", egress.clone());
         let (raw, _) = self
@@ -578,6 +579,20 @@ fn write_artifact(path: &std::path::Path, component: &Component) -> anyhow::Resu
     Ok(())
 }
 
+/// The error for a component whose exports do not match this host's interface, with the fix
+/// when the cause is a component built before the interface gained a hook. `0.1.0` is still
+/// unreleased and changes in place, so its version alone cannot tell the two shapes apart.
+fn shape_mismatch(error: &str) -> String {
+    if error.contains("keyway:plugin/") && error.contains("does not have export") {
+        format!(
+            "{error}: the component was built against an earlier pre-release of `keyway:plugin@{API_VERSION}`; \
+             rebuild it with this Keyway's `keyway-sdk` (`keyway plugin build`)"
+        )
+    } else {
+        error.to_string()
+    }
+}
+
 /// A compiled, validated plugin, ready to instantiate. Cloning shares the compiled code.
 #[derive(Clone)]
 pub struct LoadedPlugin {
@@ -597,5 +612,25 @@ impl std::fmt::Debug for LoadedPlugin {
             .field("version", &self.manifest.version)
             .field("hash", &self.hash)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shape_mismatch;
+
+    // The text wasmtime 48 gives for a plugin built before `sign-request` existed, as
+    // `keyway plugin inspect` printed it for one.
+    #[test]
+    fn a_component_of_an_earlier_pre_release_is_told_to_rebuild() {
+        let wasmtime = "instance export `keyway:plugin/auth-flow@0.1.0` does not have export `sign-request`";
+        let message = shape_mismatch(wasmtime);
+        assert!(message.starts_with(wasmtime), "{message}");
+        assert!(message.contains("earlier pre-release of `keyway:plugin@0.1.0`"), "{message}");
+        assert!(message.contains("rebuild it with this Keyway's `keyway-sdk` (`keyway plugin build`)"), "{message}");
+        assert_eq!(
+            shape_mismatch("import `wasi:sockets/tcp` is not defined"),
+            "import `wasi:sockets/tcp` is not defined"
+        );
     }
 }
