@@ -105,6 +105,9 @@ async fn secret_settings_and_connection_secrets_are_sealed_and_never_returned() 
         assert!(!text.contains(APP_SECRET) && !text.contains("mock-st-"), "a secret was returned: {text}");
     }
     assert_eq!(views[2]["status"], "active", "{}", views[2]);
+    // Actions never see a secret setting.
+    let given = crate::actions::run(&api, &id, "settings", json!({})).await.expect(200);
+    assert_eq!(given["output"], json!({"region": "eu"}), "{given}");
     assert!(views[2]["refresh_expires_at"].is_string(), "the refresh token's expiry is shown: {}", views[2]);
 
     // Leaving a secret setting out of an update keeps it; a non-string is refused with its field named.

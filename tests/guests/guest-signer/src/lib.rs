@@ -1,7 +1,8 @@
 //! Test guest for the per-call hooks: every API call is signed with a fresh nonce, the wall
 //! clock and a SHA-256 over the request, the live access token and a secret setting
 //! (`app_secret`); a `session_token` from the token response is kept as the sealed connection
-//! secret `session` and placed with `{secrets.session}`. The app refuses PKCE.
+//! secret `session` and placed with `{secrets.session}`. The app refuses PKCE. Its one action,
+//! `settings`, returns the settings an action is given, which must not hold the secret one.
 //!
 //! The signature, which the tests recompute: `hex(sha256(app_secret "\n" method "\n" url "\n"
 //! timestamp "\n" nonce "\n" access_token "\n" session))`, sent as `X-Sign` with `X-Timestamp`
@@ -22,6 +23,12 @@ impl Plugin for Signer {
                 default: None,
                 secret: true,
             }],
+            actions: vec![ActionSpec::new(
+                "settings",
+                "Returns the settings an action is given",
+                keyway_sdk::serde_json::json!({"type": "object"}),
+                keyway_sdk::serde_json::json!({"type": "object"}),
+            )],
             pkce: PkceSupport::Unsupported,
             signs_requests: true,
             ..standard::manifest()
@@ -70,6 +77,18 @@ impl Plugin for Signer {
         request.headers.push(("X-Nonce".into(), nonce));
         request.headers.push(("X-Sign".into(), sign));
         Ok(request)
+    }
+
+    fn invoke(
+        &self,
+        ctx: &ActionContext,
+        name: &str,
+        input: keyway_sdk::serde_json::Value,
+    ) -> Result<keyway_sdk::serde_json::Value, ActionError> {
+        match name {
+            "settings" => Ok(ctx.settings()),
+            _ => standard::invoke(ctx, name, input),
+        }
     }
 }
 
