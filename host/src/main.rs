@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use keyway::cli::output::{CLOSED_STDOUT_STATUS, Stdout, is_closed_stdout};
 use tracing_subscriber::EnvFilter;
 
 /// Keyway: a WebAssembly plugin host for custom OAuth2 integrations.
@@ -49,12 +50,14 @@ fn main() -> ExitCode {
                 Ok(settings) => keyway::serve::run(settings).await,
                 Err(e) => Err(e.into()),
             },
-            Command::Demo => keyway::demo::run(&mut std::io::stdout()).await,
-            Command::Client(command) => keyway::cli::run(command, &mut std::io::stdout()).await,
+            Command::Demo => keyway::demo::run(&mut Stdout::new()).await,
+            Command::Client(command) => keyway::cli::run(command, &mut Stdout::new()).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `keyway … | head`: the reader has what it wanted; say nothing (see `keyway::cli::output`).
+        Err(e) if is_closed_stdout(&e) => ExitCode::from(CLOSED_STDOUT_STATUS),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -354,3 +354,23 @@ fn plugin_check_and_build_refuse_what_is_not_a_plugin() {
     assert!(!output.status.success());
     assert!(stderr.contains("is not JSON"), "{stderr}");
 }
+
+#[test]
+fn a_closed_stdout_ends_a_command_quietly_with_the_sigpipe_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("acme");
+    // `keyway plugin new acme | head -0`, deterministically: the reading end is closed before the first write.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = command(&keyway_binary(), &guest_target_dir())
+        .args(["plugin", "new", "acme", "--dir", dir.to_str().unwrap()])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("keyway runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "status {}; stderr:\n{stderr}", output.status);
+    assert!(stderr.is_empty(), "a reader that went away is not an error to report:\n{stderr}");
+    // The work was done before the first line was printed.
+    assert!(dir.join("src/lib.rs").is_file());
+}

@@ -13,6 +13,7 @@ pub mod client;
 pub mod connect;
 pub mod integration;
 pub mod keys;
+pub mod output;
 pub mod plugin;
 pub mod request;
 
