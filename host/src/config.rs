@@ -144,6 +144,9 @@ pub struct Settings {
     pub egress: EgressConfig,
     /// Per-call plugin limits.
     pub limits: Limits,
+    /// Whether `public_url` was derived from `listen` (none was given), so it follows the address actually
+    /// bound: see [`Settings::bound_to`].
+    public_url_from_listen: bool,
 }
 
 impl fmt::Debug for Settings {
@@ -158,6 +161,7 @@ impl fmt::Debug for Settings {
             .field("actions", &self.actions)
             .field("egress", &self.egress)
             .field("limits", &self.limits)
+            .field("public_url_from_listen", &self.public_url_from_listen)
             .finish()
     }
 }
@@ -296,9 +300,9 @@ impl Settings {
             None => DEFAULT_LISTEN,
         };
 
-        let public_url = match pick(args.public_url.clone(), file.public_url, from_file) {
-            Some((url, origin)) => normalize_public_url(&url).map_err(|m| invalid("public_url", &origin, m))?,
-            None => default_public_url(listen),
+        let (public_url, public_url_from_listen) = match pick(args.public_url.clone(), file.public_url, from_file) {
+            Some((url, origin)) => (normalize_public_url(&url).map_err(|m| invalid("public_url", &origin, m))?, false),
+            None => (default_public_url(listen), true),
         };
 
         let data_dir = pick(args.data_dir.clone(), file.data_dir, from_file);
@@ -425,7 +429,29 @@ impl Settings {
             }
         }
 
-        Ok(Settings { listen, public_url, data_dir, database_url, state_ttl, refresh_margin, actions, egress, limits })
+        Ok(Settings {
+            listen,
+            public_url,
+            data_dir,
+            database_url,
+            state_ttl,
+            refresh_margin,
+            actions,
+            egress,
+            limits,
+            public_url_from_listen,
+        })
+    }
+
+    /// Records the address the server actually bound. With `--listen 127.0.0.1:0` the port is only known once
+    /// bound; a public URL derived from `listen` would otherwise advertise `http://127.0.0.1:0/oauth` as the
+    /// redirect URI, where no browser can come back. A public URL that was given is the operator's (a proxy
+    /// in front, say) and is kept as it is.
+    pub fn bound_to(&mut self, addr: SocketAddr) {
+        self.listen = addr;
+        if self.public_url_from_listen {
+            self.public_url = default_public_url(addr);
+        }
     }
 
     /// The OAuth redirect URI: the public URL plus `/oauth`, e.g.
@@ -640,6 +666,25 @@ mod tests {
         assert_eq!(Settings::load(&args).unwrap().public_url, "http://[::1]:9000");
         let args = ServeArgs { listen: Some("127.0.0.5:81".parse().unwrap()), ..ServeArgs::default() };
         assert_eq!(Settings::load(&args).unwrap().public_url, "http://127.0.0.5:81");
+    }
+
+    #[test]
+    fn a_derived_public_url_follows_the_bound_port_and_a_given_one_is_kept() {
+        let bound: SocketAddr = "127.0.0.1:40123".parse().unwrap();
+        let args = ServeArgs { listen: Some("127.0.0.1:0".parse().unwrap()), ..ServeArgs::default() };
+        let mut settings = Settings::load(&args).unwrap();
+        settings.bound_to(bound);
+        assert_eq!(settings.redirect_uri(), "http://127.0.0.1:40123/oauth");
+        assert_eq!(settings.listen, bound);
+
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            public_url: Some("https://keyway.example.com".into()),
+            ..ServeArgs::default()
+        };
+        let mut settings = Settings::load(&args).unwrap();
+        settings.bound_to(bound);
+        assert_eq!(settings.redirect_uri(), "https://keyway.example.com/oauth", "behind a proxy, the URL is the proxy's");
     }
 
     #[test]

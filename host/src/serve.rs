@@ -82,7 +82,12 @@ pub async fn assemble(settings: &Settings, bootstrap: Bootstrap) -> anyhow::Resu
 }
 
 /// Runs the server until a shutdown signal.
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
+    // Bound first: the redirect URI the flows advertise is built from the address, and port 0 is only a
+    // port once bound.
+    let listener =
+        TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
+    settings.bound_to(listener.local_addr()?);
     let running = assemble(&settings, Bootstrap::from_env()?).await?;
     if let Some(key) = &running.new_admin_key {
         // Printed once, on the first start; only its hash is stored.
@@ -90,8 +95,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         writeln!(out, "Created the first admin API key (shown once, store it now):\n\n    {}\n", key.secret())?;
         out.flush()?;
     }
-    let listener =
-        TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
     tokio::spawn(housekeeping(running.service.clone()));
     tracing::info!(
         listen = %listener.local_addr()?,

@@ -134,3 +134,60 @@ async fn replicas_registering_the_same_admin_key_at_once_all_start() {
         assert!(admins >= 2, "{keys}");
     }
 }
+
+/// `keyway serve --listen 127.0.0.1:0` advertises the port it bound, not port 0, in the redirect URI its
+/// authorize URLs carry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_on_port_0_advertises_the_port_it_bound() {
+    let db = Backend::Sqlite.database().await.expect("SQLite is always available");
+    let mock = MockProvider::start(MockConfig::default()).await.expect("mock provider");
+    let admin_key = keyway::keys::ApiKey::generate().secret().to_string();
+    let log = db.dir.path().join("keyway.log");
+    let out = std::fs::File::create(&log).expect("log file");
+    let mut command = std::process::Command::new(super::keyway_binary());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("KEYWAY_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(db.dir.path().join("data"))
+        .env("KEYWAY_ADMIN_KEY", &admin_key)
+        .env("KEYWAY_LOG", "keyway=info")
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out);
+    for network in keyway_tests::allow_network_args(&[keyway_tests::MOCK_IP]) {
+        command.arg("--allow-network").arg(network);
+    }
+    let mut child = command.spawn().expect("keyway serve starts");
+    // The one place the bound address is told: the "serving" log line.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let listen = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains("keyway is serving")) {
+            let addr = line.split("listen=").nth(1).and_then(|rest| rest.split_whitespace().next());
+            break addr.expect("the serving line names the address").to_string();
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("keyway serve exited ({status}):\n{text}");
+        }
+        assert!(std::time::Instant::now() < deadline, "keyway serve did not start:\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(!listen.ends_with(":0"), "{listen}");
+    let base = format!("http://{listen}");
+    let client = Client::new(&base, &admin_key);
+    client.wait_healthy(|| Ok(())).await;
+    let integration = client.create_integration(&mock, json!({})).await["id"].as_str().unwrap().to_string();
+    let (_, authorize_url) = client.start_connection(&admin_key, &integration, json!({"name": "mine"})).await;
+    let url = url::Url::parse(&authorize_url).unwrap();
+    let redirect_uri = url.query_pairs().find(|(k, _)| k == "redirect_uri").map(|(_, v)| v.into_owned());
+    assert_eq!(redirect_uri.as_deref(), Some(format!("{base}/oauth").as_str()), "{authorize_url}");
+    // And the flow completes there.
+    let callback = client.authorize(&authorize_url).await;
+    assert_eq!(client.callback(&callback).await.status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
