@@ -8,6 +8,8 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, Caller};
+use crate::flows::FlowError;
+use crate::service::ServiceError;
 use crate::service::model::{ConnectionCreated, ConnectionInput, ConnectionView, List, WebRequest, WebResponse};
 
 /// Creates a connection: oauth2 returns the authorize URL; basic and token are active at once.
@@ -39,7 +41,8 @@ pub async fn get(
     Ok(Json(state.service.get_connection(&who, &id).await?))
 }
 
-/// Refreshes the tokens now.
+/// Refreshes the tokens now. 409 when the connection cannot be refreshed as it is: the provider refused its
+/// refresh token, or the plugin found nothing to refresh with (no refresh token).
 #[utoipa::path(post, path = "/api/v1/connections/{id}/refresh", tag = "connections",
     responses((status = 200, body = ConnectionView), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn refresh(
@@ -47,7 +50,33 @@ pub async fn refresh(
     Caller(who): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ConnectionView>, ApiError> {
-    Ok(Json(state.service.refresh(&who, &id).await?))
+    match state.service.refresh(&who, &id).await {
+        Ok(view) => Ok(Json(view)),
+        Err(e) => Err(ApiError(refresh_error(e, &id))),
+    }
+}
+
+/// A refresh the plugin refused as a configuration problem (its `invalid-config`, which the standard component
+/// answers for a connection without a refresh token) is the connection's state, not the app failing: nothing
+/// was sent, and retrying cannot help. It becomes a 409, the status this endpoint already answers when the
+/// provider refused the refresh token, so that a client handles "reconnect this connection" in one place.
+/// Everything else is left as the service said.
+///
+/// The service reports the plugin's refusal as `refresh failed: <FlowError::Config>`; that is matched exactly,
+/// with the flow error's own wording, so an app's error text that merely mentions a configuration problem
+/// stays a 502.
+fn refresh_error(error: ServiceError, id: &str) -> ServiceError {
+    let ServiceError::Upstream(message) = &error else { return error };
+    let config_prefix = FlowError::Config(String::new()).to_string();
+    let Some(problem) = message.strip_prefix("refresh failed: ").and_then(|m| m.strip_prefix(&config_prefix)) else {
+        return error;
+    };
+    ServiceError::Conflict(format!(
+        "this connection cannot be refreshed: {problem}. Nothing was sent to the app, and retrying will not help. \
+         Reconnect it (`POST /api/v1/connections/{id}/reconnect`, or `keyway connect` again) for a new access token. \
+         If the app issues no refresh tokens at all (some only with a scope such as `offline_access`), its \
+         connections need a reconnect whenever the access token expires."
+    ))
 }
 
 /// Starts a new browser authorization.
@@ -103,4 +132,28 @@ pub async fn request(
         }
     }
     Ok(Json(state.service.web_request(&who, &id, req).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_plugins_configuration_refusal_becomes_a_409() {
+        let refused = format!("refresh failed: {}", FlowError::Config("the connection has no refresh token".into()));
+        let ServiceError::Conflict(message) = refresh_error(ServiceError::Upstream(refused), "conn_1") else {
+            panic!("not a conflict")
+        };
+        assert!(message.starts_with("this connection cannot be refreshed: the connection has no refresh token"));
+        assert!(message.contains("POST /api/v1/connections/conn_1/reconnect"), "{message}");
+
+        // The app's own words are the app's failure, whatever they say.
+        let provider = FlowError::Provider {
+            code: "server_error".into(),
+            description: Some("configuration problem: try later".into()),
+        };
+        let upstream = ServiceError::Upstream(format!("refresh failed: {provider}"));
+        assert!(matches!(refresh_error(upstream, "conn_1"), ServiceError::Upstream(_)));
+        assert!(matches!(refresh_error(ServiceError::NotFound("x".into()), "c"), ServiceError::NotFound(_)));
+    }
 }

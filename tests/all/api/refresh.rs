@@ -16,6 +16,7 @@ both_backends!(
     a_refused_refresh_token_means_needs_reauth,
     an_overloaded_token_endpoint_is_retried_and_the_refresh_token_kept,
     rotated_refresh_tokens_are_stored,
+    refreshing_without_a_refresh_token_is_a_409_that_says_to_reconnect,
 );
 
 /// Sends 20 `GET /api/me` at once through `connection`, the i-th on `clients[i % len]`;
@@ -105,6 +106,25 @@ async fn a_refused_refresh_token_means_needs_reauth(backend: Backend) {
     assert!(view["last_error"].is_null(), "{view}");
     api.me(&id).await;
     assert_eq!(api.mock.requests_to(MockProvider::TOKEN_PATH).len(), 3);
+}
+
+/// A connection to an app that issued no refresh token: refreshing it is the connection's state, not the app
+/// failing, so the answer is a 4xx that says what to do, and nothing reaches the provider.
+async fn refreshing_without_a_refresh_token_is_a_409_that_says_to_reconnect(backend: Backend) {
+    let options = Options { mock: MockConfig { issue_refresh_tokens: false, ..MockConfig::default() }, ..Options::default() };
+    let Some(api) = Api::with(backend, options).await else { return };
+    let integration = api.integration(json!({})).await;
+    let id = api.connect(&api.admin_key, &integration).await;
+
+    let (code, _, message) =
+        api.admin(Method::POST, &format!("/api/v1/connections/{id}/refresh"), None).await.error(409);
+    assert_eq!(code, "conflict", "{message}");
+    assert!(message.contains("no refresh token"), "{message}");
+    assert!(message.contains(&format!("/api/v1/connections/{id}/reconnect")), "{message}");
+    assert!(message.contains("issues no refresh tokens"), "{message}");
+    assert_eq!(api.mock.token_requests_by_grant("refresh_token"), 0, "nothing was sent");
+    // The connection still works until its access token expires.
+    api.me(&id).await;
 }
 
 async fn an_overloaded_token_endpoint_is_retried_and_the_refresh_token_kept(backend: Backend) {
