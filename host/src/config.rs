@@ -684,7 +684,11 @@ mod tests {
         };
         let mut settings = Settings::load(&args).unwrap();
         settings.bound_to(bound);
-        assert_eq!(settings.redirect_uri(), "https://keyway.example.com/oauth", "behind a proxy, the URL is the proxy's");
+        assert_eq!(
+            settings.redirect_uri(),
+            "https://keyway.example.com/oauth",
+            "behind a proxy, the URL is the proxy's"
+        );
     }
 
     #[test]

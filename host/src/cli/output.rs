@@ -49,14 +49,21 @@ impl Write for Stdout {
 pub struct ClosedStdout;
 
 fn mark(error: io::Error) -> io::Error {
-    if error.kind() == io::ErrorKind::BrokenPipe { io::Error::new(io::ErrorKind::BrokenPipe, ClosedStdout) } else { error }
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        io::Error::new(io::ErrorKind::BrokenPipe, ClosedStdout)
+    } else {
+        error
+    }
 }
 
 /// Whether `error` is, somewhere in its chain, a write to a closed stdout through [`Stdout`].
 pub fn is_closed_stdout(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause.is::<ClosedStdout>()
-            || cause.downcast_ref::<io::Error>().and_then(|e| e.get_ref()).is_some_and(|inner| inner.is::<ClosedStdout>())
+            || cause
+                .downcast_ref::<io::Error>()
+                .and_then(|e| e.get_ref())
+                .is_some_and(|inner| inner.is::<ClosedStdout>())
     })
 }
 

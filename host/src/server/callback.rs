@@ -1,11 +1,15 @@
 //! `GET /oauth`: the redirect URI. Completes the flow and answers the user's browser with a
 //! page that says what happened and, on failure, what to check.
 
+use std::time::Duration;
+
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
+use crate::egress::EgressError;
+use crate::flows::FlowError;
 
 /// Completes the authorization.
 pub async fn complete(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
@@ -36,7 +40,11 @@ pub async fn complete(State(state): State<AppState>, RawQuery(query): RawQuery) 
             },
             page(
                 "The connection could not be completed",
-                &format!("<p>{}</p><p><strong>What to check:</strong> {}</p>", escape(&e.message), escape(e.hint)),
+                &format!(
+                    "<p>{}</p><p><strong>What to check:</strong> {}</p>",
+                    escape(&e.message),
+                    escape(hint_for(&e.message).unwrap_or(e.hint))
+                ),
             ),
         ),
     };
@@ -51,6 +59,66 @@ pub async fn complete(State(state): State<AppState>, RawQuery(query): RawQuery) 
     headers
         .insert("content-security-policy", HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"));
     response
+}
+
+const HINT_TOKEN_PATH: &str = "Keyway found no token endpoint at the Site plus the Token Path. The Token Path \
+should be the path after the site, such as /login/oauth/access_token, not the full URL; the Site is only the scheme \
+and host, such as https://yourapp.com.";
+const HINT_CLIENT: &str = "The app did not accept the client's credentials. Check the Client ID and the Client \
+Secret (copied whole, from this app's settings), and the client authentication: `basic` sends them in an \
+Authorization header, `post` in the request body, and the app's documentation says which it expects.";
+const HINT_FORMAT: &str = "The app refused the form of the token request. Compare the client authentication \
+(an Authorization header, or fields in the body) and the body's format (a form or JSON) with the app's \
+documentation for its token endpoint; when the app wants a format the standard plugin does not send, a plugin \
+can send it.";
+const HINT_GRANT: &str = "The app refused the authorization code: it expires quickly and works once, so start the \
+connection again. If it happens every time, the redirect URI Keyway sends must be registered with the app exactly.";
+const HINT_UNREADABLE: &str = "The app's answer to the token request could not be read. If it is a web page, the \
+Token Path points at a page rather than the token endpoint; otherwise the app answers in a format the plugin does \
+not read, and a plugin can read it.";
+const HINT_SITE: &str = "Keyway could not reach the app's token endpoint. Check the Site's host name and port (such \
+as https://yourapp.com), and that the app is up and reachable from the Keyway server.";
+const HINT_EGRESS: &str = "Keyway's outbound rules refused the token endpoint's address. The Site must be a public \
+https address; an operator can allow a private one (`allowed_networks`, `insecure_http_hosts`).";
+
+/// What to check, chosen from what failed: the service's message is a [`FlowError`] in its own words (the
+/// line above the hint, which quotes the provider), so its form says which part of the exchange broke. `None`
+/// for failures outside the token exchange (a stale link, a declined consent, a busy plugin), whose hint the
+/// service already chose.
+fn hint_for(message: &str) -> Option<&'static str> {
+    // Each form's fixed words: the error's text up to a marker put where the variable part goes.
+    let prefix = |e: FlowError| e.to_string().split('\u{0}').next().unwrap_or_default().to_string();
+    let transport = prefix(FlowError::Egress(EgressError::Transport("\u{0}".into())));
+    let denied = prefix(FlowError::Egress(EgressError::Denied("\u{0}".into())));
+    let timeout = prefix(FlowError::Egress(EgressError::Timeout(Duration::ZERO)));
+    let timeout = timeout.split(char::is_numeric).next().unwrap_or_default();
+    let unreadable = prefix(FlowError::InvalidResponse("\u{0}".into()));
+    let provider = prefix(FlowError::Provider { code: "\u{0}".into(), description: None });
+
+    if message.starts_with(&transport) || message.starts_with(timeout) {
+        return Some(HINT_SITE);
+    }
+    if message.starts_with(&denied) {
+        return Some(HINT_EGRESS);
+    }
+    if let Some(rest) = message.strip_prefix(&unreadable) {
+        let status = |code: &str| rest.contains(&format!("HTTP {code}")) || rest.contains(&format!("answered {code}"));
+        return Some(match () {
+            _ if status("404") || status("405") => HINT_TOKEN_PATH,
+            _ if status("401") => HINT_CLIENT,
+            _ if status("415") => HINT_FORMAT,
+            _ => HINT_UNREADABLE,
+        });
+    }
+    let code = message.strip_prefix(&provider)?.split('`').next()?;
+    match code {
+        "invalid_client" | "unauthorized_client" => Some(HINT_CLIENT),
+        "invalid_request" | "unsupported_grant_type" | "unsupported_media_type" => Some(HINT_FORMAT),
+        "invalid_grant" => Some(HINT_GRANT),
+        // What some servers (and the mock provider) answer for a path they do not serve, in an OAuth2 shape.
+        "not_found" => Some(HINT_TOKEN_PATH),
+        _ => None,
+    }
 }
 
 fn page(title: &str, body: &str) -> String {
@@ -80,6 +148,55 @@ pub fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The messages as the flows word them, scrubbed as the service sends them.
+    #[test]
+    fn the_hint_follows_what_failed() {
+        let provider = |code: &str, description: &str| {
+            FlowError::Provider { code: code.into(), description: Some(description.into()) }.to_string()
+        };
+        let cases = [
+            (
+                FlowError::InvalidResponse(
+                    "the token endpoint answered HTTP 404 without an OAuth2 `error`: Not Found".into(),
+                )
+                .to_string(),
+                Some(HINT_TOKEN_PATH),
+            ),
+            (
+                FlowError::InvalidResponse("HTTP 404 with a body that is neither JSON nor form-encoded: ".into())
+                    .to_string(),
+                Some(HINT_TOKEN_PATH),
+            ),
+            (
+                FlowError::InvalidResponse("HTTP 200 with a body that is neither JSON nor form-encoded: <html>".into())
+                    .to_string(),
+                Some(HINT_UNREADABLE),
+            ),
+            (provider("invalid_client", "client authentication failed"), Some(HINT_CLIENT)),
+            (provider("invalid_request", "Content-Type `application/json` is not accepted"), Some(HINT_FORMAT)),
+            (provider("invalid_grant", "the code has expired"), Some(HINT_GRANT)),
+            (provider("not_found", "no such endpoint"), Some(HINT_TOKEN_PATH)),
+            (
+                FlowError::Egress(EgressError::Transport("error sending request: connection refused".into()))
+                    .to_string(),
+                Some(HINT_SITE),
+            ),
+            (FlowError::Egress(EgressError::Timeout(Duration::from_secs(30))).to_string(), Some(HINT_SITE)),
+            (FlowError::Egress(EgressError::Denied("loopback".into())).to_string(), Some(HINT_EGRESS)),
+            // Not the exchange's: the service's own hint stays.
+            (provider("access_denied", "the user declined"), None),
+            ("This authorization link is unknown or was already used.".to_string(), None),
+        ];
+        for (message, hint) in cases {
+            assert_eq!(hint_for(&message), hint, "{message}");
+        }
+        for hint in [HINT_TOKEN_PATH, HINT_CLIENT, HINT_FORMAT, HINT_GRANT, HINT_UNREADABLE, HINT_SITE, HINT_EGRESS] {
+            assert!(!hint.contains("almost always"), "{hint}");
+        }
+    }
+
     #[test]
     fn provider_text_is_escaped() {
         assert_eq!(

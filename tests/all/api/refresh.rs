@@ -111,7 +111,8 @@ async fn a_refused_refresh_token_means_needs_reauth(backend: Backend) {
 /// A connection to an app that issued no refresh token: refreshing it is the connection's state, not the app
 /// failing, so the answer is a 4xx that says what to do, and nothing reaches the provider.
 async fn refreshing_without_a_refresh_token_is_a_409_that_says_to_reconnect(backend: Backend) {
-    let options = Options { mock: MockConfig { issue_refresh_tokens: false, ..MockConfig::default() }, ..Options::default() };
+    let options =
+        Options { mock: MockConfig { issue_refresh_tokens: false, ..MockConfig::default() }, ..Options::default() };
     let Some(api) = Api::with(backend, options).await else { return };
     let integration = api.integration(json!({})).await;
     let id = api.connect(&api.admin_key, &integration).await;

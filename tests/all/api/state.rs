@@ -18,6 +18,7 @@ both_backends!(
     a_callback_from_another_issuer_is_refused,
     a_declined_reauthorization_leaves_a_working_connection_working,
     provider_errors_that_echo_secrets_are_scrubbed,
+    the_error_page_hint_follows_what_failed_at_the_token_endpoint,
 );
 
 /// An error page: 400, HTML, the security headers, and the given text.
@@ -208,4 +209,30 @@ async fn provider_errors_that_echo_secrets_are_scrubbed(backend: Backend) {
 
     let exchanges = api.exchanges();
     assert_no_secrets(exchanges.iter().map(|e| (e.request.as_str(), e.body.as_str())), &secrets(&api.mock, &[]));
+}
+
+/// The error page's "What to check" follows what failed: a token path that finds nothing, client
+/// authentication the app refuses, a body format it refuses, and a site nothing answers at each get their
+/// own hint, never the one that blamed the token path for all of them.
+async fn the_error_page_hint_follows_what_failed_at_the_token_endpoint(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    let closed_port = super::free_port();
+    let cases = [
+        (
+            json!({"name": "wrong-path", "token_path": "/oauth/no-such-endpoint"}),
+            "no token endpoint at the Site plus the Token Path",
+        ),
+        (json!({"name": "wrong-secret", "client_secret": "not the secret"}), "did not accept the client"),
+        // The mock demands Basic and refuses a body secret as `invalid_request`: the method, not the secret.
+        (json!({"name": "wrong-auth", "client_auth": "post"}), "refused the form of the token request"),
+        (json!({"name": "wrong-site", "site": format!("http://127.0.0.1:{closed_port}")}), "could not reach the app"),
+    ];
+    for (overrides, says) in cases {
+        let integration = api.integration(overrides.clone()).await;
+        let (_, authorize_url) = api.start_connection(&api.admin_key, &integration, json!({})).await;
+        let callback = api.authorize(&authorize_url).await;
+        let page = api.callback(&callback).await;
+        assert_error_page(&page, says);
+        assert!(!page.text.contains("almost always"), "{overrides}: {}", page.text);
+    }
 }
