@@ -86,9 +86,14 @@ impl Redactor {
 
     pub(crate) fn header_value(&self, name: &str, value: &str) -> String {
         if is_sensitive_name(name) {
-            // Keep the scheme word (`Basic`, `Bearer`): it is what authors need to check.
+            // Keep the scheme word (`Basic`, `Bearer`): it is what authors need to check. Only a word: in
+            // `Cookie: session=abc; theme=dark` the first "word" is the secret itself.
             match value.split_once(' ') {
-                Some((scheme, _)) if !scheme.is_empty() => format!("{scheme} {MASK}"),
+                Some((scheme, _))
+                    if !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+                {
+                    format!("{scheme} {MASK}")
+                }
                 _ => MASK.to_string(),
             }
         } else {

@@ -112,6 +112,8 @@ pub struct TraceEntry {
     pub body: String,
     /// The response status, when there was one.
     pub status: Option<u16>,
+    /// The response's headers, names lowercase, sensitive values (`set-cookie`) masked.
+    pub response_headers: Vec<(String, String)>,
     /// The response body, redacted and truncated.
     pub response_body: String,
     /// Why the request failed, when it did.
@@ -127,26 +129,22 @@ impl TraceEntry {
         duration: Duration,
         redactor: &Redactor,
     ) -> Self {
-        let (status, response_body, error) = match result {
-            Ok(resp) => (Some(resp.status), truncate(&redactor.body(&resp.body), 300), None),
-            Err(e) => (None, String::new(), Some(redactor.scrub(&e.to_string()))),
+        let (status, response_headers, response_body, error) = match result {
+            Ok(resp) => (
+                Some(resp.status),
+                masked_headers(&resp.headers, redactor),
+                truncate(&redactor.body(&resp.body), 300),
+                None,
+            ),
+            Err(e) => (None, Vec::new(), String::new(), Some(redactor.scrub(&e.to_string()))),
         };
-        // Redacted first, then truncated: a cut must never leave part of a secret unmasked.
-        let mut headers: Vec<(String, String)> = req
-            .headers
-            .iter()
-            .take(MAX_HEADERS)
-            .map(|(n, v)| (truncate(n, MAX_HEADER_VALUE), truncate(&redactor.header_value(n, v), MAX_HEADER_VALUE)))
-            .collect();
-        if req.headers.len() > MAX_HEADERS {
-            headers.push(("[truncated]".into(), format!("{} more headers", req.headers.len() - MAX_HEADERS)));
-        }
         Self {
             method: truncate(&req.method, 32),
             url: truncate(&redactor.url(&req.url), MAX_URL),
-            headers,
+            headers: masked_headers(&req.headers, redactor),
             body: req.body.as_deref().map(|b| truncate(&redactor.body(b), MAX_BODY)).unwrap_or_default(),
             status,
+            response_headers,
             response_body,
             error,
             duration,
@@ -158,6 +156,12 @@ impl TraceEntry {
         let mut entry = Self::new(req, Err(&EgressError::Transport(String::new())), Duration::ZERO, redactor);
         entry.error = None;
         entry
+    }
+
+    /// The whole exchange, request and response, headers included, in the style of `curl -v`: `> ` before what
+    /// was sent, `< ` before what came back. Masked like the rest of the entry.
+    pub fn wire(&self) -> Wire<'_> {
+        Wire(self)
     }
 
     /// One line: `POST https://... -> 200 (12 ms)`.
@@ -190,6 +194,48 @@ impl std::fmt::Display for TraceEntry {
         }
         Ok(())
     }
+}
+
+/// [`TraceEntry::wire`]'s text.
+pub struct Wire<'a>(&'a TraceEntry);
+
+impl std::fmt::Display for Wire<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entry = self.0;
+        writeln!(f, "> {} {}", entry.method, entry.url)?;
+        for (name, value) in &entry.headers {
+            writeln!(f, "> {name}: {value}")?;
+        }
+        if !entry.body.is_empty() {
+            writeln!(f, ">\n> {}", entry.body)?;
+        }
+        match (&entry.status, &entry.error) {
+            (Some(status), _) => writeln!(f, "< {status} ({})", millis(entry.duration))?,
+            (None, Some(err)) => writeln!(f, "< failed: {err}")?,
+            (None, None) => {}
+        }
+        for (name, value) in &entry.response_headers {
+            writeln!(f, "< {name}: {value}")?;
+        }
+        if !entry.response_body.is_empty() {
+            writeln!(f, "<\n< {}", entry.response_body)?;
+        }
+        Ok(())
+    }
+}
+
+/// Headers with sensitive values masked, each bounded, and at most [`MAX_HEADERS`] of them. Redacted first, then
+/// truncated: a cut must never leave part of a secret unmasked.
+fn masked_headers(headers: &[(String, String)], redactor: &Redactor) -> Vec<(String, String)> {
+    let mut masked: Vec<(String, String)> = headers
+        .iter()
+        .take(MAX_HEADERS)
+        .map(|(n, v)| (truncate(n, MAX_HEADER_VALUE), truncate(&redactor.header_value(n, v), MAX_HEADER_VALUE)))
+        .collect();
+    if headers.len() > MAX_HEADERS {
+        masked.push(("[truncated]".into(), format!("{} more headers", headers.len() - MAX_HEADERS)));
+    }
+    masked
 }
 
 fn millis(d: Duration) -> String {
@@ -232,6 +278,29 @@ mod tests {
         assert!(printed.contains("grant_type=authorization_code"), "{printed}");
         assert!(printed.contains(r#""token_type":"bearer""#), "{printed}");
         assert!(printed.contains("x=1"), "{printed}");
+    }
+
+    #[test]
+    fn the_wire_view_shows_both_sides_headers_included_and_masked() {
+        let mut redactor = Redactor::default();
+        redactor.add("tok-123456");
+        let req = request("https://app.test/token", &[("Authorization", "Basic ZGVtbzpz"), ("Accept", "*/*")], "a=1");
+        let resp = OutboundResponse {
+            status: 200,
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("set-cookie".into(), "session=abc; HttpOnly".into()),
+                ("x-echo".into(), "tok-123456".into()),
+            ],
+            body: br#"{"access_token":"tok-123456"}"#.to_vec(),
+        };
+        let printed = TraceEntry::new(&req, Ok(&resp), Duration::from_millis(2), &redactor).wire().to_string();
+        assert!(printed.starts_with("> POST https://app.test/token\n> Authorization: Basic [redacted]\n"), "{printed}");
+        assert!(printed.contains(">\n> a=1\n< 200 (2.0 ms)\n< content-type: application/json\n"), "{printed}");
+        assert!(printed.contains("< set-cookie: [redacted]") && printed.contains("< x-echo: [redacted]"), "{printed}");
+        for secret in ["ZGVtbzpz", "abc", "tok-123456"] {
+            assert!(!printed.contains(secret), "{secret} leaked in {printed}");
+        }
     }
 
     #[test]
