@@ -137,6 +137,29 @@ impl IntegrationConfig {
     }
 }
 
+/// One line of an integration file that sets `field`, as an example for a message that asks for it: the
+/// help article's values for an app at `https://yourapp.com`.
+pub fn field_example(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "name" => r#"name = "yourapp""#,
+        "auth_method" => r#"auth_method = "oauth2""#,
+        "plugin" => r#"plugin = "standard-oauth2""#,
+        "client_id" => r#"client_id = "the client id from the app's developer settings""#,
+        "client_secret" => r#"client_secret = "the client secret from the app's developer settings""#,
+        "site" => r#"site = "https://yourapp.com""#,
+        "authorization_url" => r#"authorization_url = "https://yourapp.com/login/oauth/authorize""#,
+        "token_path" => r#"token_path = "/login/oauth/access_token""#,
+        "revoke_path" => r#"revoke_path = "/oauth/revoke""#,
+        "client_auth" => r#"client_auth = "basic"  # or "post", "basic_and_post""#,
+        "use_body_auth" => "use_body_auth = true",
+        "issuer" => r#"issuer = "https://yourapp.com""#,
+        "scopes" => r#"scopes = ["read", "write"]"#,
+        "pkce" => "pkce = true",
+        "settings" => "[settings]",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
