@@ -1,4 +1,5 @@
-//! CLI companions: commands that call a running `keyway serve` over its REST API.
+//! CLI companions: commands that call a running `keyway serve` over its REST API, and the plugin author's local
+//! ones (`keyway plugin new|build|check`, `keyway mock-provider`), which need no server.
 //!
 //! They are thin on purpose. Every rule (validation, permissions, the OAuth flow) lives in
 //! the server; these commands shape a request, send it with the caller's API key, and print

@@ -13,7 +13,7 @@ use crate::egress::{EgressConfig, HostPattern, IpNet, ResolveRule};
 use crate::flows::ApiCall;
 use crate::integration::{ClientAuth, IntegrationConfig};
 
-/// The provider modes by name, as `keyway plugin check --provider` takes them.
+/// The provider modes by name, as `keyway plugin check --provider` and `keyway mock-provider --mode` take them.
 pub const MODES: &[(&str, App)] = &[
     ("standard", App::Standard),
     ("notion", App::Notion),
@@ -28,6 +28,20 @@ pub const MODES: &[(&str, App)] = &[
 /// The name of a mode, as [`MODES`] spells it.
 pub fn mode_name(app: App) -> &'static str {
     MODES.iter().find(|(_, a)| *a == app).map_or("standard", |(name, _)| name)
+}
+
+/// The plugin in `plugins/` written for `app`'s mode: what an integration for it names.
+pub fn plugin_for(app: App) -> &'static str {
+    match app {
+        App::Standard => crate::builtin::STANDARD_PLUGIN,
+        App::Notion => "notion",
+        App::Github => "github",
+        App::Slack => "slack",
+        App::Tiktok => "tiktok",
+        App::Instagram => "instagram",
+        App::Zendesk => "zendesk",
+        App::Quirks => "quirks",
+    }
 }
 
 /// What the mode's app is, in a few words, for the report.
@@ -45,14 +59,14 @@ fn describe(app: App) -> &'static str {
 }
 
 /// The provider's rules in `app`'s mode: the defaults the app tests use.
-pub(crate) fn mock_config(app: App) -> MockConfig {
+pub fn mock_config(app: App) -> MockConfig {
     // GitHub OAuth apps and Slack without token rotation issue tokens that neither expire nor refresh.
     let issue_refresh_tokens = !matches!(app, App::Github | App::Slack);
     MockConfig { app, issue_refresh_tokens, ..MockConfig::default() }
 }
 
 /// Everything the kit needs to run a flow against a started provider.
-pub(crate) struct Scenario {
+pub struct Scenario {
     /// One line on what the mode plays.
     pub description: &'static str,
     /// The integration as an admin would register it, before the user's `--setting`s.
@@ -68,7 +82,7 @@ pub(crate) struct Scenario {
 }
 
 /// The integration, inputs and API call for `provider`, started in `app`'s mode.
-pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
+pub fn scenario(app: App, provider: &MockProvider) -> Scenario {
     let config = provider.config();
     let base = provider.base_url();
     let mut site = base.clone();

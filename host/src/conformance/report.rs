@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::trace::Redactor;
+use crate::trace::{Redactor, TraceEntry};
 
 /// The steps of a run, in the order they happen. A run stops at the first failed step; the steps after it
 /// are reported as [`Status::NotRun`].
@@ -16,7 +16,8 @@ pub enum StepKind {
     Exports,
     /// Its manifest reads and validates.
     Manifest,
-    /// The mock provider starts and the integration (and the connection's inputs) are set up for it.
+    /// The mock provider starts (or the author's integration file is read) and the integration, the connection's
+    /// inputs and, for the author's provider, the redirect URI's listener are set up.
     Provider,
     /// The plugin's authorize URL.
     AuthorizeUrl,
@@ -61,7 +62,7 @@ impl StepKind {
             StepKind::ApiVersion => "API version",
             StepKind::Exports => "exports",
             StepKind::Manifest => "manifest",
-            StepKind::Provider => "mock provider",
+            StepKind::Provider => "provider",
             StepKind::AuthorizeUrl => "authorize URL",
             StepKind::Browser => "browser",
             StepKind::ParseCallback => "parse callback",
@@ -187,20 +188,48 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
-/// A whole run: which component, against which provider mode, and every step in order.
+/// A whole run: which component, against which provider, and every step in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     /// `name version` from the manifest, once it was read.
     pub plugin: Option<String>,
-    /// The provider mode the flow ran against (`standard`, `notion`, ...).
+    /// What the flow ran against: `the standard mock`, or the author's integration.
     pub provider: String,
     /// Every step of [`StepKind::ALL`], in order.
     pub steps: Vec<Step>,
+    /// Every request of the run and its answer, in the order they were sent, masked: `--show-headers`.
+    pub wire: Vec<WireEntry>,
+}
+
+/// One request of a run, and the step that sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireEntry {
+    /// The step.
+    pub step: StepKind,
+    /// The request and its answer, headers included.
+    pub entry: TraceEntry,
 }
 
 impl Report {
     pub(crate) fn new(provider: &str) -> Self {
-        Report { plugin: None, provider: provider.to_string(), steps: Vec::new() }
+        Report { plugin: None, provider: provider.to_string(), steps: Vec::new(), wire: Vec::new() }
+    }
+
+    /// Keeps what `step` sent, for the wire log.
+    pub(crate) fn record(&mut self, step: StepKind, entries: impl IntoIterator<Item = TraceEntry>) {
+        self.wire.extend(entries.into_iter().map(|entry| WireEntry { step, entry }));
+    }
+
+    /// Every request and answer of the run, headers included, `curl -v` style, masked as the report is.
+    pub fn wire_log(&self) -> String {
+        let mut text = String::new();
+        for (i, WireEntry { step, entry }) in self.wire.iter().enumerate() {
+            text.push_str(&format!("[{}] {step}\n{}\n", i + 1, entry.wire()));
+        }
+        if self.wire.is_empty() {
+            text.push_str("(nothing was sent)\n");
+        }
+        text
     }
 
     pub(crate) fn push(&mut self, step: Step) {
@@ -217,6 +246,16 @@ impl Report {
         self.steps.sort_by_key(|s| StepKind::ALL.iter().position(|k| *k == s.kind));
         for step in &mut self.steps {
             step.scrub(redactor);
+        }
+        // The entries were masked with what the flow knew when they were sent; the code, for one, is learnt
+        // after the browser's request that carried it back.
+        for WireEntry { entry, .. } in &mut self.wire {
+            let scrub = |text: &mut String| *text = redactor.scrub(text);
+            scrub(&mut entry.url);
+            scrub(&mut entry.body);
+            scrub(&mut entry.response_body);
+            entry.error.iter_mut().for_each(scrub);
+            entry.headers.iter_mut().chain(entry.response_headers.iter_mut()).for_each(|(_, value)| scrub(value));
         }
         self
     }
@@ -262,11 +301,11 @@ impl fmt::Display for Report {
         let skipped = self.steps.iter().filter(|s| matches!(s.status, Status::Skipped(_))).count();
         match self.failure() {
             None => {
-                write!(f, "\nconformance: {passed} steps passed, {skipped} skipped, against the {} mock", self.provider)
+                write!(f, "\nconformance: {passed} steps passed, {skipped} skipped, against {}", self.provider)
             }
             Some(step) => write!(
                 f,
-                "\nconformance: failed at `{}` ({passed} steps passed before it), against the {} mock",
+                "\nconformance: failed at `{}` ({passed} steps passed before it), against {}",
                 step.kind, self.provider
             ),
         }
@@ -279,7 +318,7 @@ mod tests {
 
     #[test]
     fn a_failure_leaves_later_steps_not_run_and_secrets_masked() {
-        let mut report = Report::new("standard");
+        let mut report = Report::new("the standard mock");
         report.push(Step::passed(StepKind::Component, "a component", vec![]));
         report.push(Step::failed(
             StepKind::ApiVersion,

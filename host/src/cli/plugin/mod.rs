@@ -1,18 +1,17 @@
 //! `keyway plugin install|list|remove` (through a server's REST API), and the local commands an integration
 //! author uses before installing: `new` (scaffold a plugin crate), `build` (compile it into a component and
 //! check it loads), `inspect` (print a component's manifest) and `check` (the conformance kit: the whole flow
-//! against the built-in mock provider, step by step). The local ones need no server.
+//! against the built-in mock provider or the author's own, step by step). The local ones need no server.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::client::{ApiClient, ClientArgs, Items};
-use crate::conformance::{self, CheckOptions};
+use crate::conformance;
 use crate::egress::{EgressClient, EgressConfig};
 use crate::engine::{Limits, LoadedPlugin, PluginEngine};
 
@@ -72,26 +71,13 @@ pub enum PluginCommand {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
-    /// Check a component, then run it through a whole connection against the built-in mock provider, step by
-    /// step; exits non-zero if a step fails.
-    Check {
-        /// The `.wasm` component.
-        file: PathBuf,
-        /// The app the mock provider plays: standard, notion, github, slack, tiktok, instagram, zendesk or
-        /// quirks.
-        #[arg(long, default_value = "standard", value_parser = parse_provider)]
-        provider: keyway_mock_provider::App,
-        /// A connection input the plugin declares, `NAME=VALUE` (repeatable).
-        #[arg(long = "input", value_parser = super::parse_key_value)]
-        inputs: Vec<(String, String)>,
-        /// A plugin setting, `NAME=JSON` (repeatable), e.g. `--setting 'notion_version="2025-09-03"'`.
-        #[arg(long = "setting", value_parser = parse_setting)]
-        settings: Vec<(String, serde_json::Value)>,
-    },
+    /// Check a component, then run it through a whole connection against the built-in mock provider, or your own
+    /// provider with `--integration`, step by step; exits non-zero if a step fails.
+    Check(check::CheckArgs),
 }
 
 /// Parses `--provider`: one of the mock provider's app modes, by the name [`conformance::MODES`] gives it.
-fn parse_provider(name: &str) -> Result<keyway_mock_provider::App, String> {
+pub(crate) fn parse_provider(name: &str) -> Result<keyway_mock_provider::App, String> {
     conformance::MODES.iter().find(|(mode, _)| *mode == name).map(|(_, app)| *app).ok_or_else(|| {
         let names: Vec<&str> = conformance::MODES.iter().map(|(mode, _)| *mode).collect();
         format!("`{name}` is not a provider mode; use one of {}", names.join(", "))
@@ -99,7 +85,7 @@ fn parse_provider(name: &str) -> Result<keyway_mock_provider::App, String> {
 }
 
 /// Parses `NAME=JSON`.
-fn parse_setting(text: &str) -> Result<(String, serde_json::Value), String> {
+pub(crate) fn parse_setting(text: &str) -> Result<(String, serde_json::Value), String> {
     let (name, value) = super::parse_key_value(text)
         .map_err(|_| format!("`{text}` is not NAME=JSON; write e.g. `notion_version=\"2025-09-03\"`"))?;
     let value = serde_json::from_str(&value).map_err(|e| {
@@ -172,22 +158,7 @@ pub async fn run(args: PluginArgs, out: &mut impl Write) -> anyhow::Result<()> {
             scaffold::create(&name, &dir, &sdk, out)?;
         }
         PluginCommand::Build { dir } => build(&dir, out).await?,
-        PluginCommand::Check { file, provider, inputs, settings } => {
-            let bytes = read_component(&file)?;
-            let options = CheckOptions { app: provider, inputs, settings: settings.into_iter().collect() };
-            writeln!(
-                out,
-                "keyway plugin check {}: the plugin API, then a whole connection against the {} mock provider\n",
-                file.display(),
-                conformance::mode_name(options.app)
-            )?;
-            let engine = Arc::new(PluginEngine::new(Limits::default())?);
-            let report = conformance::check(engine, &bytes, &options).await;
-            writeln!(out, "{report}")?;
-            if let Some(failed) = report.failure() {
-                bail!("the `{}` step failed: {}", failed.kind, failed.summary);
-            }
-        }
+        PluginCommand::Check(args) => check::run(args, out).await?,
     }
     Ok(())
 }
@@ -325,7 +296,7 @@ fn check_wasm_target(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_component(file: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_component(file: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(file).map_err(|e| {
         anyhow::anyhow!(
             "cannot read {}: {e}; build it with `cargo build --release --target wasm32-wasip2`",
@@ -334,11 +305,14 @@ fn read_component(file: &Path) -> anyhow::Result<Vec<u8>> {
     })
 }
 
+pub mod check;
 mod scaffold;
 
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+
+    use std::time::Duration;
 
     use super::scaffold::{type_name, validate_name};
     use super::*;
@@ -384,7 +358,9 @@ mod tests {
             r#"label="a b""#,
         ])
         .unwrap();
-        let PluginCommand::Check { provider, inputs, settings, .. } = cli.command else { panic!("not check") };
+        let PluginCommand::Check(check::CheckArgs { provider, inputs, settings, .. }) = cli.command else {
+            panic!("not check")
+        };
         assert_eq!(provider, keyway_mock_provider::App::Zendesk);
         let error = Cli::try_parse_from(["plugin", "check", "x.wasm", "--provider", "hubspot"]).unwrap_err();
         assert!(error.to_string().contains("use one of standard, notion, github"), "{error}");
@@ -397,5 +373,40 @@ mod tests {
         let error = Cli::try_parse_from(["plugin", "check", "x.wasm", "--setting", "label=a b"]).unwrap_err();
         assert!(error.to_string().contains("quote strings"), "{error}");
         assert!(Cli::try_parse_from(["plugin", "check", "x.wasm", "--provider", "nope"]).is_err());
+    }
+
+    #[test]
+    fn the_flags_for_your_own_provider_need_an_integration_file() {
+        for flags in [
+            &["--redirect-uri", "http://127.0.0.1:9/oauth"][..],
+            &["--api-call", "GET /me"],
+            &["--allow-network", "127.0.0.1"],
+            &["--resolve", "a.test=127.0.0.1"],
+        ] {
+            let error = Cli::try_parse_from([&["plugin", "check", "x.wasm"][..], flags].concat()).unwrap_err();
+            assert!(error.to_string().contains("--integration"), "{flags:?}: {error}");
+        }
+        let error =
+            Cli::try_parse_from(["plugin", "check", "x.wasm", "--integration", "i.toml", "--provider", "notion"]);
+        assert!(error.unwrap_err().to_string().contains("cannot be used with"));
+        let cli = Cli::try_parse_from([
+            "plugin",
+            "check",
+            "x.wasm",
+            "--integration",
+            "i.toml",
+            "--browser",
+            "auto",
+            "--show-headers",
+            "--api-call",
+            "GET /api/me",
+        ])
+        .unwrap();
+        let PluginCommand::Check(args) = cli.command else { panic!("not check") };
+        assert_eq!(
+            (args.browser, args.show_headers, args.wait),
+            (check::BrowserArg::Auto, true, Duration::from_secs(300))
+        );
+        assert_eq!(args.api_call.map(|c| c.path), Some("/api/me".into()));
     }
 }
