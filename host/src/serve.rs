@@ -130,7 +130,8 @@ async fn housekeeping(service: Arc<Service>) {
     }
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM: what ends `keyway serve` and `keyway mock-provider`.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

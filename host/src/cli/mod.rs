@@ -14,6 +14,7 @@ pub mod client;
 pub mod connect;
 pub mod integration;
 pub mod keys;
+pub mod mock_provider;
 pub mod output;
 pub mod plugin;
 pub mod request;
@@ -37,6 +38,9 @@ pub enum Command {
     Plugin(plugin::PluginArgs),
     /// List, run, save and delete custom actions (composite Web API calls).
     Action(action::ActionArgs),
+    /// Run one of the built-in mock provider's app modes on loopback until Ctrl-C, and print an integration
+    /// file for it: `keyway plugin check --integration` and a local `keyway serve` can use it like a real app.
+    MockProvider(mock_provider::MockProviderArgs),
 }
 
 /// Runs one companion command against the server it names, writing its output to `out`.
@@ -49,6 +53,7 @@ pub async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Keys(args) => keys::run(args, out).await,
         Command::Plugin(args) => plugin::run(args, out).await,
         Command::Action(args) => action::run(args, out).await,
+        Command::MockProvider(args) => mock_provider::run(args, out).await,
     }
 }
 
