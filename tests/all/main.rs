@@ -5,6 +5,7 @@ mod actions;
 mod api;
 mod apps;
 mod boundary;
+mod check_integration;
 mod cli;
 mod demo;
 mod hostile;
