@@ -24,15 +24,18 @@ pub(crate) struct ListenError {
 
 /// A listener on the redirect URI's address, until dropped.
 pub(crate) struct CallbackListener {
-    received: tokio::sync::Mutex<mpsc::Receiver<Vec<(String, String)>>>,
+    received: tokio::sync::Mutex<mpsc::Receiver<Query>>,
     stop: Option<oneshot::Sender<()>>,
 }
 
-/// What the handler needs: the path to answer on and where to send a callback's query.
+/// A callback's query parameters, in order.
+type Query = Vec<(String, String)>;
+
+/// What the handler needs: the path to answer on and where to send a callback's query (taken by the first).
 #[derive(Clone)]
 struct Inbox {
     path: Arc<str>,
-    sender: Arc<Mutex<Option<mpsc::Sender<Vec<(String, String)>>>>>,
+    sender: Arc<Mutex<Option<mpsc::Sender<Query>>>>,
 }
 
 impl CallbackListener {
@@ -64,7 +67,7 @@ impl CallbackListener {
     }
 
     /// The query of the first callback, or `None` when none came within `timeout`.
-    pub(crate) async fn wait(&self, timeout: Duration) -> Option<Vec<(String, String)>> {
+    pub(crate) async fn wait(&self, timeout: Duration) -> Option<Query> {
         let mut received = self.received.lock().await;
         tokio::time::timeout(timeout, received.recv()).await.ok().flatten()
     }
@@ -111,8 +114,7 @@ async fn receive(State(inbox): State<Inbox>, OriginalUri(uri): OriginalUri) -> R
         let text = format!("keyway plugin check waits for the OAuth callback on {}, not here", inbox.path);
         return (StatusCode::NOT_FOUND, text).into_response();
     }
-    let query: Vec<(String, String)> =
-        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let query: Query = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let sender = inbox.sender.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
     let Some(sender) = sender else {
         return (StatusCode::CONFLICT, "keyway plugin check already has its callback").into_response();

@@ -73,7 +73,7 @@ pub enum PluginCommand {
     },
     /// Check a component, then run it through a whole connection against the built-in mock provider, or your own
     /// provider with `--integration`, step by step; exits non-zero if a step fails.
-    Check(check::CheckArgs),
+    Check(Box<check::CheckArgs>),
 }
 
 /// Parses `--provider`: one of the mock provider's app modes, by the name [`conformance::MODES`] gives it.
@@ -158,7 +158,7 @@ pub async fn run(args: PluginArgs, out: &mut impl Write) -> anyhow::Result<()> {
             scaffold::create(&name, &dir, &sdk, out)?;
         }
         PluginCommand::Build { dir } => build(&dir, out).await?,
-        PluginCommand::Check(args) => check::run(args, out).await?,
+        PluginCommand::Check(args) => check::run(*args, out).await?,
     }
     Ok(())
 }
@@ -358,9 +358,8 @@ mod tests {
             r#"label="a b""#,
         ])
         .unwrap();
-        let PluginCommand::Check(check::CheckArgs { provider, inputs, settings, .. }) = cli.command else {
-            panic!("not check")
-        };
+        let PluginCommand::Check(args) = cli.command else { panic!("not check") };
+        let check::CheckArgs { provider, inputs, settings, .. } = *args;
         assert_eq!(provider, keyway_mock_provider::App::Zendesk);
         let error = Cli::try_parse_from(["plugin", "check", "x.wasm", "--provider", "hubspot"]).unwrap_err();
         assert!(error.to_string().contains("use one of standard, notion, github"), "{error}");
