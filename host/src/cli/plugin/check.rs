@@ -16,7 +16,7 @@ use crate::flows::ApiCall;
 
 /// Where the check listens for the callback unless the file or `--redirect-uri` says otherwise: `keyway serve`'s
 /// default redirect URI, which an app registered for a local Keyway already accepts.
-pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:8400/oauth";
+pub const DEFAULT_REDIRECT_URI: &str = conformance::REDIRECT_URI;
 
 /// `keyway plugin check …`
 #[derive(clap::Args, Debug)]
@@ -47,12 +47,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "URL", requires = "integration")]
     pub redirect_uri: Option<String>,
     /// How long to wait for the browser's callback, e.g. `10m`.
-    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration, requires = "integration")]
     pub wait: Duration,
     /// Who follows the authorize URL: `wait` for your browser, or `auto`, where the check fetches it with
     /// redirects off and follows the provider's redirect to the callback itself. `auto` is for emulated
     /// providers that approve at once (`keyway mock-provider`); a real one shows a login page.
-    #[arg(long, value_enum, default_value = "wait")]
+    #[arg(long, value_enum, default_value = "wait", requires = "integration")]
     pub browser: BrowserArg,
     /// One Web API call to make with the new tokens, `METHOD PATH` relative to the plugin's API base, e.g.
     /// `--api-call 'GET /api/me'` [default: the file's `[check] api_call`; none: the step is skipped].

@@ -381,6 +381,8 @@ mod tests {
             &["--api-call", "GET /me"],
             &["--allow-network", "127.0.0.1"],
             &["--resolve", "a.test=127.0.0.1"],
+            &["--browser", "auto"],
+            &["--wait", "1m"],
         ] {
             let error = Cli::try_parse_from([&["plugin", "check", "x.wasm"][..], flags].concat()).unwrap_err();
             assert!(error.to_string().contains("--integration"), "{flags:?}: {error}");
