@@ -1192,3 +1192,70 @@ fn placement(p: &AuthPlacement) -> String {
         AuthPlacement::None => "none".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::SettingSpec;
+
+    fn manifest(pkce: PkceSupport) -> Manifest {
+        let setting = |name: &str, secret: bool| SettingSpec {
+            name: name.into(),
+            description: String::new(),
+            required: false,
+            default: None,
+            secret,
+        };
+        Manifest {
+            name: "acme".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            hosts: Vec::new(),
+            inputs: Vec::new(),
+            settings: vec![setting("app_secret", true), setting("region", false)],
+            callback_code_param: "code".into(),
+            callback_state_param: "state".into(),
+            actions: Vec::new(),
+            pkce,
+            signs_requests: false,
+        }
+    }
+
+    fn integration() -> IntegrationConfig {
+        let mut integration =
+            IntegrationConfig::oauth2("acme", "id", "secret", "https://acme.test", "https://acme.test/auth", "/token");
+        integration.settings = serde_json::json!({"app_secret": "s3cret-setting", "region": "eu"});
+        integration
+    }
+
+    /// The check runs the integration the server would store: secret settings out of `settings` (so the report,
+    /// which prints `settings`, never shows them), and PKCE as the plugin's app allows.
+    #[test]
+    fn the_integration_is_checked_as_the_server_would_register_it() {
+        let mut config = integration();
+        as_registered(&mut config, &manifest(PkceSupport::Supported), false).unwrap();
+        assert_eq!(config.settings, serde_json::json!({"region": "eu"}));
+        assert_eq!(config.secret_settings.len(), 1);
+        assert_eq!(config.secret_settings[0].0, "app_secret");
+        assert_eq!(config.secret_settings[0].1.secret(), "s3cret-setting");
+        assert!(config.pkce);
+
+        let mut config = integration();
+        as_registered(&mut config, &manifest(PkceSupport::Unsupported), false).unwrap();
+        assert!(!config.pkce, "off by default when the app does not support it");
+        let mut config = integration();
+        let (field, message) = as_registered(&mut config, &manifest(PkceSupport::Unsupported), true).unwrap_err();
+        assert_eq!(field, "pkce");
+        assert!(message.contains("set `pkce = false` or leave it out"), "{message}");
+        let mut config = integration();
+        config.pkce = false;
+        let (field, _) = as_registered(&mut config, &manifest(PkceSupport::Required), true).unwrap_err();
+        assert_eq!(field, "pkce");
+
+        let mut config = integration();
+        config.settings["app_secret"] = serde_json::json!(42);
+        let (field, message) = as_registered(&mut config, &manifest(PkceSupport::Supported), true).unwrap_err();
+        assert_eq!(field, "settings.app_secret");
+        assert!(message.contains("must be a non-empty string"), "{message}");
+    }
+}
