@@ -20,6 +20,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("INSTAGRAM", "instagram", "plugins"),
     ("ZENDESK", "zendesk", "plugins"),
     ("QUIRKS", "quirks", "plugins"),
+    ("ENTRA", "entra", "plugins"),
     ("GUEST_LOOP", "guest_loop", "tests/guests"),
     ("GUEST_ALLOC", "guest_alloc", "tests/guests"),
     ("GUEST_RENAME", "guest_rename", "tests/guests"),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use keyway::conformance::{self, CheckOptions, Report, Status, StepKind};
 use keyway_mock_provider::{App, MockConfig};
-use keyway_tests::components::{GITHUB, INSTAGRAM, NOTION, QUIRKS, SLACK, STANDARD_OAUTH2, TIKTOK, ZENDESK};
+use keyway_tests::components::{ENTRA, GITHUB, INSTAGRAM, NOTION, QUIRKS, SLACK, STANDARD_OAUTH2, TIKTOK, ZENDESK};
 
 use crate::api::keyway_binary;
 
@@ -117,6 +117,7 @@ async fn every_other_app_plugin_passes_against_its_own_mode() {
         (INSTAGRAM, App::Instagram),
         (ZENDESK, App::Zendesk),
         (QUIRKS, App::Quirks),
+        (ENTRA, App::Entra),
     ] {
         let report = check(component, app).await;
         assert_passes(&report);

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use keyway_mock_provider::apps::{github, instagram, notion, quirks, slack, tiktok, zendesk};
+use keyway_mock_provider::apps::{entra, github, instagram, notion, quirks, slack, tiktok, zendesk};
 use keyway_mock_provider::{App, MockConfig, MockProvider};
 use serde_json::{Value, json};
 
@@ -23,6 +23,7 @@ pub const MODES: &[(&str, App)] = &[
     ("instagram", App::Instagram),
     ("zendesk", App::Zendesk),
     ("quirks", App::Quirks),
+    ("entra", App::Entra),
 ];
 
 /// The name of a mode, as [`MODES`] spells it.
@@ -41,6 +42,7 @@ fn describe(app: App) -> &'static str {
         App::Instagram => "Instagram Login: a short-lived token exchanged for a long-lived one, no refresh token",
         App::Zendesk => "Zendesk: an account per subdomain, expires_in sent with the token request",
         App::Quirks => "the standard provider with spapi_oauth_code, realmId and an Access-Token header",
+        App::Entra => "Microsoft Entra ID v2.0: a tenant in every path, one resource's scopes (.default), Graph",
     }
 }
 
@@ -86,6 +88,8 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
             site = format!("http://{}:{}", zendesk::DOMAIN, provider.local_addr().port());
             (zendesk::AUTHORIZE_PATH, zendesk::TOKEN_PATH, None)
         }
+        // The plugin puts the connection's tenant in front of both paths.
+        App::Entra => (entra::AUTHORIZE_PATH, entra::TOKEN_PATH, None),
     };
     let mut integration = IntegrationConfig::oauth2(
         "conformance",
@@ -98,19 +102,21 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
     integration.revoke_path = revoke_path.map(String::from);
     integration.scopes = match app {
         App::Standard | App::Quirks | App::Zendesk => vec!["read".into(), "write".into()],
-        App::Notion => vec![],
+        // Entra: none, so the plugin asks for Graph's `.default` and `offline_access`.
+        App::Notion | App::Entra => vec![],
         App::Github => vec!["repo".into(), "gist".into()],
         App::Slack => vec!["commands".into(), "chat:write".into()],
         App::Tiktok => vec!["user.info.basic".into(), "biz.creator.info".into()],
         App::Instagram => vec!["instagram_business_basic".into(), "instagram_business_content_publish".into()],
     };
     integration.client_auth = match app {
-        App::Github | App::Slack | App::Instagram | App::Zendesk => ClientAuth::Post,
+        App::Github | App::Slack | App::Instagram | App::Zendesk | App::Entra => ClientAuth::Post,
         _ => ClientAuth::Basic,
     };
     integration.pkce = !matches!(app, App::Notion | App::Slack | App::Tiktok | App::Instagram);
-    if app == App::Instagram {
-        // The mock plays www, api and graph.instagram.com at one address.
+    if matches!(app, App::Instagram | App::Entra) {
+        // The mock plays www, api and graph.instagram.com (Entra: login.microsoftonline.com and Microsoft Graph)
+        // at one address.
         integration.settings = json!({ "graph_url": base });
     }
 
@@ -124,8 +130,11 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         egress.resolve.push(ResolveRule { host: wildcard.clone(), ip: loopback });
         egress.insecure_http_hosts.push(wildcard);
     }
-    let default_inputs =
-        if app == App::Zendesk { vec![("subdomain".to_string(), "acme".to_string())] } else { Vec::new() };
+    let default_inputs = match app {
+        App::Zendesk => vec![("subdomain".to_string(), "acme".to_string())],
+        App::Entra => vec![("tenant".to_string(), entra::TENANT.to_string())],
+        _ => Vec::new(),
+    };
 
     let get = |path: &str| ApiCall { method: "GET".into(), path: path.into(), ..ApiCall::default() };
     let api_call = match app {
@@ -141,6 +150,8 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Zendesk => get(zendesk::ME_PATH),
         // Relative to the realm's API base, `{site}/v3/company/{realmId}`.
         App::Quirks => get(&format!("/companyinfo/{}", quirks::REALM_ID)),
+        // Relative to Graph's `/v1.0`.
+        App::Entra => get(entra::ME_PATH.trim_start_matches("/v1.0")),
     };
 
     Scenario {

@@ -6,6 +6,7 @@
 //! authentication, parameter parsing, code redemption, refresh and the token store. Every rule a mode enforces
 //! has a request that breaks it in `tests/apps/`.
 
+pub mod entra;
 pub mod github;
 pub mod instagram;
 pub mod notion;
@@ -47,6 +48,8 @@ pub enum App {
     /// The standard provider with a renamed callback code, a `realmId` in the callback and the API's paths, and
     /// the token in an `Access-Token` header: see [`quirks`].
     Quirks,
+    /// Microsoft Entra ID's v2.0 endpoints, a tenant in every path: see [`entra`].
+    Entra,
 }
 
 /// What app modes remember beyond the standard codes and tokens.
@@ -56,6 +59,7 @@ pub(crate) struct AppData {
     pub slack: slack::Memory,
     pub instagram: instagram::Memory,
     pub zendesk: zendesk::Memory,
+    pub entra: entra::Memory,
 }
 
 /// The routes of an app mode; `None` for the standard provider, which `server::app` serves itself.
@@ -69,6 +73,7 @@ pub(crate) fn routes(app: App) -> Option<Router<Shared>> {
         App::Instagram => Some(instagram::routes()),
         App::Zendesk => Some(zendesk::routes()),
         App::Quirks => Some(quirks::routes()),
+        App::Entra => Some(entra::routes()),
     }
 }
 

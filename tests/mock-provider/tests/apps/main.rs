@@ -5,6 +5,7 @@
 #[path = "../strict/support.rs"]
 mod support;
 
+mod entra;
 mod github;
 mod instagram;
 mod notion;
