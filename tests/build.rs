@@ -21,6 +21,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("ZENDESK", "zendesk", "plugins"),
     ("QUIRKS", "quirks", "plugins"),
     ("ENTRA", "entra", "plugins"),
+    ("ATLASSIAN", "atlassian", "plugins"),
     ("GUEST_LOOP", "guest_loop", "tests/guests"),
     ("GUEST_ALLOC", "guest_alloc", "tests/guests"),
     ("GUEST_RENAME", "guest_rename", "tests/guests"),

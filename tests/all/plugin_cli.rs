@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use keyway::conformance::{self, CheckOptions, Report, Status, StepKind};
 use keyway_mock_provider::{App, MockConfig};
-use keyway_tests::components::{ENTRA, GITHUB, INSTAGRAM, NOTION, QUIRKS, SLACK, STANDARD_OAUTH2, TIKTOK, ZENDESK};
+use keyway_tests::components::{
+    ATLASSIAN, ENTRA, GITHUB, INSTAGRAM, NOTION, QUIRKS, SLACK, STANDARD_OAUTH2, TIKTOK, ZENDESK,
+};
 
 use crate::api::keyway_binary;
 
@@ -118,6 +120,7 @@ async fn every_other_app_plugin_passes_against_its_own_mode() {
         (ZENDESK, App::Zendesk),
         (QUIRKS, App::Quirks),
         (ENTRA, App::Entra),
+        (ATLASSIAN, App::Atlassian),
     ] {
         let report = check(component, app).await;
         assert_passes(&report);

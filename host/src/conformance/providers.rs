@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use keyway_mock_provider::apps::{entra, github, instagram, notion, quirks, slack, tiktok, zendesk};
+use keyway_mock_provider::apps::{atlassian, entra, github, instagram, notion, quirks, slack, tiktok, zendesk};
 use keyway_mock_provider::{App, MockConfig, MockProvider};
 use serde_json::{Value, json};
 
@@ -24,6 +24,7 @@ pub const MODES: &[(&str, App)] = &[
     ("zendesk", App::Zendesk),
     ("quirks", App::Quirks),
     ("entra", App::Entra),
+    ("atlassian", App::Atlassian),
 ];
 
 /// The name of a mode, as [`MODES`] spells it.
@@ -43,6 +44,7 @@ fn describe(app: App) -> &'static str {
         App::Zendesk => "Zendesk: an account per subdomain, expires_in sent with the token request",
         App::Quirks => "the standard provider with spapi_oauth_code, realmId and an Access-Token header",
         App::Entra => "Microsoft Entra ID v2.0: a tenant in every path, one resource's scopes (.default), Graph",
+        App::Atlassian => "Atlassian 3LO: audience and prompt=consent, JSON token requests, the API under a cloud id",
     }
 }
 
@@ -90,6 +92,7 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         }
         // The plugin puts the connection's tenant in front of both paths.
         App::Entra => (entra::AUTHORIZE_PATH, entra::TOKEN_PATH, None),
+        App::Atlassian => (atlassian::AUTHORIZE_PATH, atlassian::TOKEN_PATH, None),
     };
     let mut integration = IntegrationConfig::oauth2(
         "conformance",
@@ -108,16 +111,21 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Slack => vec!["commands".into(), "chat:write".into()],
         App::Tiktok => vec!["user.info.basic".into(), "biz.creator.info".into()],
         App::Instagram => vec!["instagram_business_basic".into(), "instagram_business_content_publish".into()],
+        App::Atlassian => vec!["read:jira-work".into(), "read:jira-user".into(), "offline_access".into()],
     };
     integration.client_auth = match app {
-        App::Github | App::Slack | App::Instagram | App::Zendesk | App::Entra => ClientAuth::Post,
+        App::Github | App::Slack | App::Instagram | App::Zendesk | App::Entra | App::Atlassian => ClientAuth::Post,
         _ => ClientAuth::Basic,
     };
-    integration.pkce = !matches!(app, App::Notion | App::Slack | App::Tiktok | App::Instagram);
+    integration.pkce = !matches!(app, App::Notion | App::Slack | App::Tiktok | App::Instagram | App::Atlassian);
     if matches!(app, App::Instagram | App::Entra) {
         // The mock plays www, api and graph.instagram.com (Entra: login.microsoftonline.com and Microsoft Graph)
         // at one address.
         integration.settings = json!({ "graph_url": base });
+    }
+    if app == App::Atlassian {
+        // The mock plays auth.atlassian.com and api.atlassian.com at one address.
+        integration.settings = json!({ "api_url": base });
     }
 
     // The production policy, opened for exactly the mock's address.
@@ -152,6 +160,8 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Quirks => get(&format!("/companyinfo/{}", quirks::REALM_ID)),
         // Relative to Graph's `/v1.0`.
         App::Entra => get(entra::ME_PATH.trim_start_matches("/v1.0")),
+        // Relative to the site's API base, `{api_url}/ex/jira/{cloudid}`.
+        App::Atlassian => get(atlassian::MYSELF_PATH),
     };
 
     Scenario {

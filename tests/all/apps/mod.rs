@@ -4,6 +4,7 @@
 //! (`POST /api/v1/connections/{id}/request`), the connection refreshes, and a provider error surfaces as a failed
 //! connection that says why. On SQLite: the storage backends have their own suite.
 
+mod atlassian;
 mod entra;
 mod github;
 mod instagram;

@@ -6,6 +6,7 @@
 //! authentication, parameter parsing, code redemption, refresh and the token store. Every rule a mode enforces
 //! has a request that breaks it in `tests/apps/`.
 
+pub mod atlassian;
 pub mod entra;
 pub mod github;
 pub mod instagram;
@@ -50,6 +51,8 @@ pub enum App {
     Quirks,
     /// Microsoft Entra ID's v2.0 endpoints, a tenant in every path: see [`entra`].
     Entra,
+    /// Atlassian's OAuth 2.0 (3LO) for Jira Cloud, the API under a cloud id: see [`atlassian`].
+    Atlassian,
 }
 
 /// What app modes remember beyond the standard codes and tokens.
@@ -74,6 +77,7 @@ pub(crate) fn routes(app: App) -> Option<Router<Shared>> {
         App::Zendesk => Some(zendesk::routes()),
         App::Quirks => Some(quirks::routes()),
         App::Entra => Some(entra::routes()),
+        App::Atlassian => Some(atlassian::routes()),
     }
 }
 

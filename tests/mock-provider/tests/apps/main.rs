@@ -5,6 +5,7 @@
 #[path = "../strict/support.rs"]
 mod support;
 
+mod atlassian;
 mod entra;
 mod github;
 mod instagram;
