@@ -22,6 +22,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("QUIRKS", "quirks", "plugins"),
     ("ENTRA", "entra", "plugins"),
     ("ATLASSIAN", "atlassian", "plugins"),
+    ("XERO", "xero", "plugins"),
     ("GUEST_LOOP", "guest_loop", "tests/guests"),
     ("GUEST_ALLOC", "guest_alloc", "tests/guests"),
     ("GUEST_RENAME", "guest_rename", "tests/guests"),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use keyway::conformance::{self, CheckOptions, Report, Status, StepKind};
 use keyway_mock_provider::{App, MockConfig};
 use keyway_tests::components::{
-    ATLASSIAN, ENTRA, GITHUB, INSTAGRAM, NOTION, QUIRKS, SLACK, STANDARD_OAUTH2, TIKTOK, ZENDESK,
+    ATLASSIAN, ENTRA, GITHUB, INSTAGRAM, NOTION, QUIRKS, SLACK, STANDARD_OAUTH2, TIKTOK, XERO, ZENDESK,
 };
 
 use crate::api::keyway_binary;
@@ -121,6 +121,7 @@ async fn every_other_app_plugin_passes_against_its_own_mode() {
         (QUIRKS, App::Quirks),
         (ENTRA, App::Entra),
         (ATLASSIAN, App::Atlassian),
+        (XERO, App::Xero),
     ] {
         let report = check(component, app).await;
         assert_passes(&report);

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use keyway_mock_provider::apps::{atlassian, entra, github, instagram, notion, quirks, slack, tiktok, zendesk};
+use keyway_mock_provider::apps::{atlassian, entra, github, instagram, notion, quirks, slack, tiktok, xero, zendesk};
 use keyway_mock_provider::{App, MockConfig, MockProvider};
 use serde_json::{Value, json};
 
@@ -25,6 +25,7 @@ pub const MODES: &[(&str, App)] = &[
     ("quirks", App::Quirks),
     ("entra", App::Entra),
     ("atlassian", App::Atlassian),
+    ("xero", App::Xero),
 ];
 
 /// The name of a mode, as [`MODES`] spells it.
@@ -45,6 +46,7 @@ fn describe(app: App) -> &'static str {
         App::Quirks => "the standard provider with spapi_oauth_code, realmId and an Access-Token header",
         App::Entra => "Microsoft Entra ID v2.0: a tenant in every path, one resource's scopes (.default), Graph",
         App::Atlassian => "Atlassian 3LO: audience and prompt=consent, JSON token requests, the API under a cloud id",
+        App::Xero => "Xero: tenants from /connections, xero-tenant-id on API calls, rotating 60-day refresh tokens",
     }
 }
 
@@ -93,6 +95,7 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         // The plugin puts the connection's tenant in front of both paths.
         App::Entra => (entra::AUTHORIZE_PATH, entra::TOKEN_PATH, None),
         App::Atlassian => (atlassian::AUTHORIZE_PATH, atlassian::TOKEN_PATH, None),
+        App::Xero => (xero::AUTHORIZE_PATH, xero::TOKEN_PATH, Some(xero::REVOKE_PATH)),
     };
     let mut integration = IntegrationConfig::oauth2(
         "conformance",
@@ -112,6 +115,7 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Tiktok => vec!["user.info.basic".into(), "biz.creator.info".into()],
         App::Instagram => vec!["instagram_business_basic".into(), "instagram_business_content_publish".into()],
         App::Atlassian => vec!["read:jira-work".into(), "read:jira-user".into(), "offline_access".into()],
+        App::Xero => vec!["openid".into(), "accounting.settings".into(), "offline_access".into()],
     };
     integration.client_auth = match app {
         App::Github | App::Slack | App::Instagram | App::Zendesk | App::Entra | App::Atlassian => ClientAuth::Post,
@@ -123,8 +127,9 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         // at one address.
         integration.settings = json!({ "graph_url": base });
     }
-    if app == App::Atlassian {
-        // The mock plays auth.atlassian.com and api.atlassian.com at one address.
+    if matches!(app, App::Atlassian | App::Xero) {
+        // The mock plays auth.atlassian.com and api.atlassian.com (Xero: login, identity and api.xero.com) at one
+        // address.
         integration.settings = json!({ "api_url": base });
     }
 
@@ -162,6 +167,8 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Entra => get(entra::ME_PATH.trim_start_matches("/v1.0")),
         // Relative to the site's API base, `{api_url}/ex/jira/{cloudid}`.
         App::Atlassian => get(atlassian::MYSELF_PATH),
+        // Relative to the accounting API, `{api_url}/api.xro/2.0`.
+        App::Xero => get(xero::ORGANISATION_PATH.trim_start_matches("/api.xro/2.0")),
     };
 
     Scenario {

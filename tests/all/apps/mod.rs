@@ -13,6 +13,7 @@ mod quirks;
 mod signing;
 mod slack;
 mod tiktok;
+mod xero;
 mod zendesk;
 
 use keyway_mock_provider::{App, MockConfig};

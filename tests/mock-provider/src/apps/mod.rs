@@ -14,6 +14,7 @@ pub mod notion;
 pub mod quirks;
 pub mod slack;
 pub mod tiktok;
+pub mod xero;
 pub mod zendesk;
 
 use axum::Router;
@@ -53,6 +54,9 @@ pub enum App {
     Entra,
     /// Atlassian's OAuth 2.0 (3LO) for Jira Cloud, the API under a cloud id: see [`atlassian`].
     Atlassian,
+    /// Xero: tenants listed by `/connections`, `xero-tenant-id` on API calls, rotating refresh tokens: see
+    /// [`xero`].
+    Xero,
 }
 
 /// What app modes remember beyond the standard codes and tokens.
@@ -78,6 +82,7 @@ pub(crate) fn routes(app: App) -> Option<Router<Shared>> {
         App::Quirks => Some(quirks::routes()),
         App::Entra => Some(entra::routes()),
         App::Atlassian => Some(atlassian::routes()),
+        App::Xero => Some(xero::routes()),
     }
 }
 

@@ -13,6 +13,7 @@ mod notion;
 mod quirks;
 mod slack;
 mod tiktok;
+mod xero;
 mod zendesk;
 
 use reqwest::Method;
