@@ -23,6 +23,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("ENTRA", "entra", "plugins"),
     ("ATLASSIAN", "atlassian", "plugins"),
     ("XERO", "xero", "plugins"),
+    ("SHOPIFY", "shopify", "plugins"),
     ("GUEST_LOOP", "guest_loop", "tests/guests"),
     ("GUEST_ALLOC", "guest_alloc", "tests/guests"),
     ("GUEST_RENAME", "guest_rename", "tests/guests"),

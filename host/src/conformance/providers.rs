@@ -5,7 +5,9 @@
 
 use std::net::IpAddr;
 
-use keyway_mock_provider::apps::{atlassian, entra, github, instagram, notion, quirks, slack, tiktok, xero, zendesk};
+use keyway_mock_provider::apps::{
+    atlassian, entra, github, instagram, notion, quirks, shopify, slack, tiktok, xero, zendesk,
+};
 use keyway_mock_provider::{App, MockConfig, MockProvider};
 use serde_json::{Value, json};
 
@@ -26,6 +28,7 @@ pub const MODES: &[(&str, App)] = &[
     ("entra", App::Entra),
     ("atlassian", App::Atlassian),
     ("xero", App::Xero),
+    ("shopify", App::Shopify),
 ];
 
 /// The name of a mode, as [`MODES`] spells it.
@@ -47,6 +50,9 @@ fn describe(app: App) -> &'static str {
         App::Entra => "Microsoft Entra ID v2.0: a tenant in every path, one resource's scopes (.default), Graph",
         App::Atlassian => "Atlassian 3LO: audience and prompt=consent, JSON token requests, the API under a cloud id",
         App::Xero => "Xero: tenants from /connections, xero-tenant-id on API calls, rotating 60-day refresh tokens",
+        App::Shopify => {
+            "Shopify: a host per shop, an HMAC-signed callback, JSON token requests, X-Shopify-Access-Token"
+        }
     }
 }
 
@@ -96,6 +102,11 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Entra => (entra::AUTHORIZE_PATH, entra::TOKEN_PATH, None),
         App::Atlassian => (atlassian::AUTHORIZE_PATH, atlassian::TOKEN_PATH, None),
         App::Xero => (xero::AUTHORIZE_PATH, xero::TOKEN_PATH, Some(xero::REVOKE_PATH)),
+        App::Shopify => {
+            // Shops are `{shop}.myshopify.test`, pointed at the mock the way an operator would.
+            site = format!("http://{}:{}", shopify::DOMAIN, provider.local_addr().port());
+            (shopify::AUTHORIZE_PATH, shopify::TOKEN_PATH, None)
+        }
     };
     let mut integration = IntegrationConfig::oauth2(
         "conformance",
@@ -116,12 +127,14 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Instagram => vec!["instagram_business_basic".into(), "instagram_business_content_publish".into()],
         App::Atlassian => vec!["read:jira-work".into(), "read:jira-user".into(), "offline_access".into()],
         App::Xero => vec!["openid".into(), "accounting.settings".into(), "offline_access".into()],
+        App::Shopify => vec!["read_products".into(), "write_orders".into()],
     };
     integration.client_auth = match app {
         App::Github | App::Slack | App::Instagram | App::Zendesk | App::Entra | App::Atlassian => ClientAuth::Post,
         _ => ClientAuth::Basic,
     };
-    integration.pkce = !matches!(app, App::Notion | App::Slack | App::Tiktok | App::Instagram | App::Atlassian);
+    integration.pkce =
+        !matches!(app, App::Notion | App::Slack | App::Tiktok | App::Instagram | App::Atlassian | App::Shopify);
     if matches!(app, App::Instagram | App::Entra) {
         // The mock plays www, api and graph.instagram.com (Entra: login.microsoftonline.com and Microsoft Graph)
         // at one address.
@@ -137,15 +150,20 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
     let mut egress = EgressConfig::default();
     let loopback: IpAddr = provider.local_addr().ip();
     egress.allowed_networks.push(IpNet::host(loopback));
-    if app == App::Zendesk {
-        let wildcard: HostPattern =
-            format!("*.{}", zendesk::DOMAIN).parse().expect("the mock's Zendesk domain has two labels");
+    let tenant_domain = match app {
+        App::Zendesk => Some(zendesk::DOMAIN),
+        App::Shopify => Some(shopify::DOMAIN),
+        _ => None,
+    };
+    if let Some(domain) = tenant_domain {
+        let wildcard: HostPattern = format!("*.{domain}").parse().expect("the mock's tenant domains have two labels");
         egress.resolve.push(ResolveRule { host: wildcard.clone(), ip: loopback });
         egress.insecure_http_hosts.push(wildcard);
     }
     let default_inputs = match app {
         App::Zendesk => vec![("subdomain".to_string(), "acme".to_string())],
         App::Entra => vec![("tenant".to_string(), entra::TENANT.to_string())],
+        App::Shopify => vec![("shop".to_string(), "acme".to_string())],
         _ => Vec::new(),
     };
 
@@ -169,6 +187,8 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Atlassian => get(atlassian::MYSELF_PATH),
         // Relative to the accounting API, `{api_url}/api.xro/2.0`.
         App::Xero => get(xero::ORGANISATION_PATH.trim_start_matches("/api.xro/2.0")),
+        // Relative to the shop's `/admin`.
+        App::Shopify => get(&format!("/api/{}/shop.json", shopify::API_VERSION)),
     };
 
     Scenario {

@@ -10,6 +10,7 @@ mod github;
 mod instagram;
 mod notion;
 mod quirks;
+mod shopify;
 mod signing;
 mod slack;
 mod tiktok;

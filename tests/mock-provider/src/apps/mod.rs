@@ -12,6 +12,7 @@ pub mod github;
 pub mod instagram;
 pub mod notion;
 pub mod quirks;
+pub mod shopify;
 pub mod slack;
 pub mod tiktok;
 pub mod xero;
@@ -57,6 +58,8 @@ pub enum App {
     /// Xero: tenants listed by `/connections`, `xero-tenant-id` on API calls, rotating refresh tokens: see
     /// [`xero`].
     Xero,
+    /// Shopify, a host per shop and an HMAC-signed callback: see [`shopify`].
+    Shopify,
 }
 
 /// What app modes remember beyond the standard codes and tokens.
@@ -67,6 +70,7 @@ pub(crate) struct AppData {
     pub instagram: instagram::Memory,
     pub zendesk: zendesk::Memory,
     pub entra: entra::Memory,
+    pub shopify: shopify::Memory,
 }
 
 /// The routes of an app mode; `None` for the standard provider, which `server::app` serves itself.
@@ -83,6 +87,7 @@ pub(crate) fn routes(app: App) -> Option<Router<Shared>> {
         App::Entra => Some(entra::routes()),
         App::Atlassian => Some(atlassian::routes()),
         App::Xero => Some(xero::routes()),
+        App::Shopify => Some(shopify::routes()),
     }
 }
 
@@ -217,6 +222,14 @@ pub(crate) fn authorization_token(headers: &HeaderMap, schemes: &[&str]) -> Resu
         return Err(format!("Authorization scheme `{scheme}` is not accepted: send `{} <token>`", schemes[0]));
     }
     Ok(token.trim().to_owned())
+}
+
+/// Hex HMAC-SHA256 of `message` under `key`: the signature Shopify's callbacks and TikTok Shop's API calls carry.
+pub fn hmac_sha256_hex(key: &str, message: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(message.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// A JSON answer with a status.

@@ -11,6 +11,7 @@ mod github;
 mod instagram;
 mod notion;
 mod quirks;
+mod shopify;
 mod slack;
 mod tiktok;
 mod xero;
