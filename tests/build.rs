@@ -24,6 +24,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("ATLASSIAN", "atlassian", "plugins"),
     ("XERO", "xero", "plugins"),
     ("SHOPIFY", "shopify", "plugins"),
+    ("TIKTOK_SHOP", "tiktok_shop", "plugins"),
     ("GUEST_LOOP", "guest_loop", "tests/guests"),
     ("GUEST_ALLOC", "guest_alloc", "tests/guests"),
     ("GUEST_RENAME", "guest_rename", "tests/guests"),

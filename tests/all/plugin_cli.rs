@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use keyway::conformance::{self, CheckOptions, Report, Status, StepKind};
 use keyway_mock_provider::{App, MockConfig};
 use keyway_tests::components::{
-    ATLASSIAN, ENTRA, GITHUB, INSTAGRAM, NOTION, QUIRKS, SHOPIFY, SLACK, STANDARD_OAUTH2, TIKTOK, XERO, ZENDESK,
+    ATLASSIAN, ENTRA, GITHUB, INSTAGRAM, NOTION, QUIRKS, SHOPIFY, SLACK, STANDARD_OAUTH2, TIKTOK, TIKTOK_SHOP, XERO,
+    ZENDESK,
 };
 
 use crate::api::keyway_binary;
@@ -123,6 +124,7 @@ async fn every_other_app_plugin_passes_against_its_own_mode() {
         (ATLASSIAN, App::Atlassian),
         (XERO, App::Xero),
         (SHOPIFY, App::Shopify),
+        (TIKTOK_SHOP, App::TiktokShop),
     ] {
         let report = check(component, app).await;
         assert_passes(&report);

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use keyway_mock_provider::apps::{
-    atlassian, entra, github, instagram, notion, quirks, shopify, slack, tiktok, xero, zendesk,
+    atlassian, entra, github, instagram, notion, quirks, shopify, slack, tiktok, tiktok_shop, xero, zendesk,
 };
 use keyway_mock_provider::{App, MockConfig, MockProvider};
 use serde_json::{Value, json};
@@ -29,6 +29,7 @@ pub const MODES: &[(&str, App)] = &[
     ("atlassian", App::Atlassian),
     ("xero", App::Xero),
     ("shopify", App::Shopify),
+    ("tiktok-shop", App::TiktokShop),
 ];
 
 /// The name of a mode, as [`MODES`] spells it.
@@ -50,9 +51,8 @@ fn describe(app: App) -> &'static str {
         App::Entra => "Microsoft Entra ID v2.0: a tenant in every path, one resource's scopes (.default), Graph",
         App::Atlassian => "Atlassian 3LO: audience and prompt=consent, JSON token requests, the API under a cloud id",
         App::Xero => "Xero: tenants from /connections, xero-tenant-id on API calls, rotating 60-day refresh tokens",
-        App::Shopify => {
-            "Shopify: a host per shop, an HMAC-signed callback, JSON token requests, X-Shopify-Access-Token"
-        }
+        App::Shopify => "Shopify: a host per shop, an HMAC-signed callback, a JSON exchange, X-Shopify-Access-Token",
+        App::TiktokShop => "TikTok Shop: app_key, GET token requests, Unix expiry times, every API call HMAC-signed",
     }
 }
 
@@ -60,7 +60,9 @@ fn describe(app: App) -> &'static str {
 pub(crate) fn mock_config(app: App) -> MockConfig {
     // GitHub OAuth apps and Slack without token rotation issue tokens that neither expire nor refresh.
     let issue_refresh_tokens = !matches!(app, App::Github | App::Slack);
-    MockConfig { app, issue_refresh_tokens, ..MockConfig::default() }
+    // TikTok Shop sends the seller back to the redirect URL registered for the app, never one from the request.
+    let redirect_uris = if app == App::TiktokShop { vec![super::REDIRECT_URI.to_string()] } else { Vec::new() };
+    MockConfig { app, issue_refresh_tokens, redirect_uris, ..MockConfig::default() }
 }
 
 /// Everything the kit needs to run a flow against a started provider.
@@ -107,6 +109,8 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
             site = format!("http://{}:{}", shopify::DOMAIN, provider.local_addr().port());
             (shopify::AUTHORIZE_PATH, shopify::TOKEN_PATH, None)
         }
+        // The site is the API; the token requests go to the authorization URL's host (both the mock here).
+        App::TiktokShop => (tiktok_shop::AUTHORIZE_PATH, tiktok_shop::TOKEN_PATH, None),
     };
     let mut integration = IntegrationConfig::oauth2(
         "conformance",
@@ -120,7 +124,7 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
     integration.scopes = match app {
         App::Standard | App::Quirks | App::Zendesk => vec!["read".into(), "write".into()],
         // Entra: none, so the plugin asks for Graph's `.default` and `offline_access`.
-        App::Notion | App::Entra => vec![],
+        App::Notion | App::Entra | App::TiktokShop => vec![],
         App::Github => vec!["repo".into(), "gist".into()],
         App::Slack => vec!["commands".into(), "chat:write".into()],
         App::Tiktok => vec!["user.info.basic".into(), "biz.creator.info".into()],
@@ -133,8 +137,10 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Github | App::Slack | App::Instagram | App::Zendesk | App::Entra | App::Atlassian => ClientAuth::Post,
         _ => ClientAuth::Basic,
     };
-    integration.pkce =
-        !matches!(app, App::Notion | App::Slack | App::Tiktok | App::Instagram | App::Atlassian | App::Shopify);
+    integration.pkce = !matches!(
+        app,
+        App::Notion | App::Slack | App::Tiktok | App::Instagram | App::Atlassian | App::Shopify | App::TiktokShop
+    );
     if matches!(app, App::Instagram | App::Entra) {
         // The mock plays www, api and graph.instagram.com (Entra: login.microsoftonline.com and Microsoft Graph)
         // at one address.
@@ -189,6 +195,7 @@ pub(crate) fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Xero => get(xero::ORGANISATION_PATH.trim_start_matches("/api.xro/2.0")),
         // Relative to the shop's `/admin`.
         App::Shopify => get(&format!("/api/{}/shop.json", shopify::API_VERSION)),
+        App::TiktokShop => get(tiktok_shop::SHOPS_PATH),
     };
 
     Scenario {
@@ -210,7 +217,7 @@ pub(crate) fn api_answer_ok(app: App, body: &[u8]) -> Result<(), String> {
             body if body["ok"] == true => Ok(()),
             body => Err(format!("Slack answered HTTP 200 with ok=false: `{}`", body["error"].as_str().unwrap_or("?"))),
         },
-        App::Tiktok => match json() {
+        App::Tiktok | App::TiktokShop => match json() {
             body if body["code"] == 0 => Ok(()),
             body => Err(format!(
                 "TikTok answered HTTP 200 with code {}: {}",

@@ -14,6 +14,7 @@ mod shopify;
 mod signing;
 mod slack;
 mod tiktok;
+mod tiktok_shop;
 mod xero;
 mod zendesk;
 

@@ -15,6 +15,7 @@ pub mod quirks;
 pub mod shopify;
 pub mod slack;
 pub mod tiktok;
+pub mod tiktok_shop;
 pub mod xero;
 pub mod zendesk;
 
@@ -60,6 +61,8 @@ pub enum App {
     Xero,
     /// Shopify, a host per shop and an HMAC-signed callback: see [`shopify`].
     Shopify,
+    /// TikTok Shop's Open API, every API call signed: see [`tiktok_shop`].
+    TiktokShop,
 }
 
 /// What app modes remember beyond the standard codes and tokens.
@@ -88,6 +91,7 @@ pub(crate) fn routes(app: App) -> Option<Router<Shared>> {
         App::Atlassian => Some(atlassian::routes()),
         App::Xero => Some(xero::routes()),
         App::Shopify => Some(shopify::routes()),
+        App::TiktokShop => Some(tiktok_shop::routes()),
     }
 }
 

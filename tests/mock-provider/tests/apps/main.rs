@@ -14,6 +14,7 @@ mod quirks;
 mod shopify;
 mod slack;
 mod tiktok;
+mod tiktok_shop;
 mod xero;
 mod zendesk;
 
