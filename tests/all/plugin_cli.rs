@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use keyway::conformance::{self, CheckOptions, Report, Status, StepKind};
 use keyway_mock_provider::{App, MockConfig};
-use keyway_tests::components::{GITHUB, INSTAGRAM, NOTION, QUIRKS, SLACK, STANDARD_OAUTH2, TIKTOK, ZENDESK};
+use keyway_tests::components::{
+    ATLASSIAN, ENTRA, GITHUB, INSTAGRAM, NOTION, QUIRKS, SHOPIFY, SLACK, STANDARD_OAUTH2, TIKTOK, TIKTOK_SHOP, XERO,
+    ZENDESK,
+};
 
 use crate::api::keyway_binary;
 
@@ -117,6 +120,11 @@ async fn every_other_app_plugin_passes_against_its_own_mode() {
         (INSTAGRAM, App::Instagram),
         (ZENDESK, App::Zendesk),
         (QUIRKS, App::Quirks),
+        (ENTRA, App::Entra),
+        (ATLASSIAN, App::Atlassian),
+        (XERO, App::Xero),
+        (SHOPIFY, App::Shopify),
+        (TIKTOK_SHOP, App::TiktokShop),
     ] {
         let report = check(component, app).await;
         assert_passes(&report);

@@ -5,7 +5,9 @@
 
 use std::net::IpAddr;
 
-use keyway_mock_provider::apps::{github, instagram, notion, quirks, slack, tiktok, zendesk};
+use keyway_mock_provider::apps::{
+    atlassian, entra, github, instagram, notion, quirks, shopify, slack, tiktok, tiktok_shop, xero, zendesk,
+};
 use keyway_mock_provider::{App, MockConfig, MockProvider};
 use serde_json::{Value, json};
 
@@ -23,6 +25,11 @@ pub const MODES: &[(&str, App)] = &[
     ("instagram", App::Instagram),
     ("zendesk", App::Zendesk),
     ("quirks", App::Quirks),
+    ("entra", App::Entra),
+    ("atlassian", App::Atlassian),
+    ("xero", App::Xero),
+    ("shopify", App::Shopify),
+    ("tiktok-shop", App::TiktokShop),
 ];
 
 /// The name of a mode, as [`MODES`] spells it.
@@ -55,6 +62,11 @@ fn describe(app: App) -> &'static str {
         App::Instagram => "Instagram Login: a short-lived token exchanged for a long-lived one, no refresh token",
         App::Zendesk => "Zendesk: an account per subdomain, expires_in sent with the token request",
         App::Quirks => "the standard provider with spapi_oauth_code, realmId and an Access-Token header",
+        App::Entra => "Microsoft Entra ID v2.0: a tenant in every path, one resource's scopes (.default), Graph",
+        App::Atlassian => "Atlassian 3LO: audience and prompt=consent, JSON token requests, the API under a cloud id",
+        App::Xero => "Xero: tenants from /connections, xero-tenant-id on API calls, rotating 60-day refresh tokens",
+        App::Shopify => "Shopify: a host per shop, an HMAC-signed callback, a JSON exchange, X-Shopify-Access-Token",
+        App::TiktokShop => "TikTok Shop: app_key, GET token requests, Unix expiry times, every API call HMAC-signed",
     }
 }
 
@@ -62,7 +74,9 @@ fn describe(app: App) -> &'static str {
 pub fn mock_config(app: App) -> MockConfig {
     // GitHub OAuth apps and Slack without token rotation issue tokens that neither expire nor refresh.
     let issue_refresh_tokens = !matches!(app, App::Github | App::Slack);
-    MockConfig { app, issue_refresh_tokens, ..MockConfig::default() }
+    // TikTok Shop sends the seller back to the redirect URL registered for the app, never one from the request.
+    let redirect_uris = if app == App::TiktokShop { vec![super::REDIRECT_URI.to_string()] } else { Vec::new() };
+    MockConfig { app, issue_refresh_tokens, redirect_uris, ..MockConfig::default() }
 }
 
 /// Everything the kit needs to run a flow against a started provider.
@@ -100,6 +114,17 @@ pub fn scenario(app: App, provider: &MockProvider) -> Scenario {
             site = format!("http://{}:{}", zendesk::DOMAIN, provider.local_addr().port());
             (zendesk::AUTHORIZE_PATH, zendesk::TOKEN_PATH, None)
         }
+        // The plugin puts the connection's tenant in front of both paths.
+        App::Entra => (entra::AUTHORIZE_PATH, entra::TOKEN_PATH, None),
+        App::Atlassian => (atlassian::AUTHORIZE_PATH, atlassian::TOKEN_PATH, None),
+        App::Xero => (xero::AUTHORIZE_PATH, xero::TOKEN_PATH, Some(xero::REVOKE_PATH)),
+        App::Shopify => {
+            // Shops are `{shop}.myshopify.test`, pointed at the mock the way an operator would.
+            site = format!("http://{}:{}", shopify::DOMAIN, provider.local_addr().port());
+            (shopify::AUTHORIZE_PATH, shopify::TOKEN_PATH, None)
+        }
+        // The site is the API; the token requests go to the authorization URL's host (both the mock here).
+        App::TiktokShop => (tiktok_shop::AUTHORIZE_PATH, tiktok_shop::TOKEN_PATH, None),
     };
     let mut integration = IntegrationConfig::oauth2(
         "conformance",
@@ -112,34 +137,55 @@ pub fn scenario(app: App, provider: &MockProvider) -> Scenario {
     integration.revoke_path = revoke_path.map(String::from);
     integration.scopes = match app {
         App::Standard | App::Quirks | App::Zendesk => vec!["read".into(), "write".into()],
-        App::Notion => vec![],
+        // Entra: none, so the plugin asks for Graph's `.default` and `offline_access`.
+        App::Notion | App::Entra | App::TiktokShop => vec![],
         App::Github => vec!["repo".into(), "gist".into()],
         App::Slack => vec!["commands".into(), "chat:write".into()],
         App::Tiktok => vec!["user.info.basic".into(), "biz.creator.info".into()],
         App::Instagram => vec!["instagram_business_basic".into(), "instagram_business_content_publish".into()],
+        App::Atlassian => vec!["read:jira-work".into(), "read:jira-user".into(), "offline_access".into()],
+        App::Xero => vec!["openid".into(), "accounting.settings".into(), "offline_access".into()],
+        App::Shopify => vec!["read_products".into(), "write_orders".into()],
     };
     integration.client_auth = match app {
-        App::Github | App::Slack | App::Instagram | App::Zendesk => ClientAuth::Post,
+        App::Github | App::Slack | App::Instagram | App::Zendesk | App::Entra | App::Atlassian => ClientAuth::Post,
         _ => ClientAuth::Basic,
     };
-    integration.pkce = !matches!(app, App::Notion | App::Slack | App::Tiktok | App::Instagram);
-    if app == App::Instagram {
-        // The mock plays www, api and graph.instagram.com at one address.
+    integration.pkce = !matches!(
+        app,
+        App::Notion | App::Slack | App::Tiktok | App::Instagram | App::Atlassian | App::Shopify | App::TiktokShop
+    );
+    if matches!(app, App::Instagram | App::Entra) {
+        // The mock plays www, api and graph.instagram.com (Entra: login.microsoftonline.com and Microsoft Graph)
+        // at one address.
         integration.settings = json!({ "graph_url": base });
+    }
+    if matches!(app, App::Atlassian | App::Xero) {
+        // The mock plays auth.atlassian.com and api.atlassian.com (Xero: login, identity and api.xero.com) at one
+        // address.
+        integration.settings = json!({ "api_url": base });
     }
 
     // The production policy, opened for exactly the mock's address.
     let mut egress = EgressConfig::default();
     let loopback: IpAddr = provider.local_addr().ip();
     egress.allowed_networks.push(IpNet::host(loopback));
-    if app == App::Zendesk {
-        let wildcard: HostPattern =
-            format!("*.{}", zendesk::DOMAIN).parse().expect("the mock's Zendesk domain has two labels");
+    let tenant_domain = match app {
+        App::Zendesk => Some(zendesk::DOMAIN),
+        App::Shopify => Some(shopify::DOMAIN),
+        _ => None,
+    };
+    if let Some(domain) = tenant_domain {
+        let wildcard: HostPattern = format!("*.{domain}").parse().expect("the mock's tenant domains have two labels");
         egress.resolve.push(ResolveRule { host: wildcard.clone(), ip: loopback });
         egress.insecure_http_hosts.push(wildcard);
     }
-    let default_inputs =
-        if app == App::Zendesk { vec![("subdomain".to_string(), "acme".to_string())] } else { Vec::new() };
+    let default_inputs = match app {
+        App::Zendesk => vec![("subdomain".to_string(), "acme".to_string())],
+        App::Entra => vec![("tenant".to_string(), entra::TENANT.to_string())],
+        App::Shopify => vec![("shop".to_string(), "acme".to_string())],
+        _ => Vec::new(),
+    };
 
     let get = |path: &str| ApiCall { method: "GET".into(), path: path.into(), ..ApiCall::default() };
     let api_call = match app {
@@ -155,6 +201,15 @@ pub fn scenario(app: App, provider: &MockProvider) -> Scenario {
         App::Zendesk => get(zendesk::ME_PATH),
         // Relative to the realm's API base, `{site}/v3/company/{realmId}`.
         App::Quirks => get(&format!("/companyinfo/{}", quirks::REALM_ID)),
+        // Relative to Graph's `/v1.0`.
+        App::Entra => get(entra::ME_PATH.trim_start_matches("/v1.0")),
+        // Relative to the site's API base, `{api_url}/ex/jira/{cloudid}`.
+        App::Atlassian => get(atlassian::MYSELF_PATH),
+        // Relative to the accounting API, `{api_url}/api.xro/2.0`.
+        App::Xero => get(xero::ORGANISATION_PATH.trim_start_matches("/api.xro/2.0")),
+        // Relative to the shop's `/admin`.
+        App::Shopify => get(&format!("/api/{}/shop.json", shopify::API_VERSION)),
+        App::TiktokShop => get(tiktok_shop::SHOPS_PATH),
     };
 
     Scenario {
@@ -176,7 +231,7 @@ pub(crate) fn api_answer_ok(app: App, body: &[u8]) -> Result<(), String> {
             body if body["ok"] == true => Ok(()),
             body => Err(format!("Slack answered HTTP 200 with ok=false: `{}`", body["error"].as_str().unwrap_or("?"))),
         },
-        App::Tiktok => match json() {
+        App::Tiktok | App::TiktokShop => match json() {
             body if body["code"] == 0 => Ok(()),
             body => Err(format!(
                 "TikTok answered HTTP 200 with code {}: {}",

@@ -4,13 +4,18 @@
 //! (`POST /api/v1/connections/{id}/request`), the connection refreshes, and a provider error surfaces as a failed
 //! connection that says why. On SQLite: the storage backends have their own suite.
 
+mod atlassian;
+mod entra;
 mod github;
 mod instagram;
 mod notion;
 mod quirks;
+mod shopify;
 mod signing;
 mod slack;
 mod tiktok;
+mod tiktok_shop;
+mod xero;
 mod zendesk;
 
 use keyway_mock_provider::{App, MockConfig};

@@ -6,12 +6,17 @@
 //! authentication, parameter parsing, code redemption, refresh and the token store. Every rule a mode enforces
 //! has a request that breaks it in `tests/apps/`.
 
+pub mod atlassian;
+pub mod entra;
 pub mod github;
 pub mod instagram;
 pub mod notion;
 pub mod quirks;
+pub mod shopify;
 pub mod slack;
 pub mod tiktok;
+pub mod tiktok_shop;
+pub mod xero;
 pub mod zendesk;
 
 use axum::Router;
@@ -47,6 +52,17 @@ pub enum App {
     /// The standard provider with a renamed callback code, a `realmId` in the callback and the API's paths, and
     /// the token in an `Access-Token` header: see [`quirks`].
     Quirks,
+    /// Microsoft Entra ID's v2.0 endpoints, a tenant in every path: see [`entra`].
+    Entra,
+    /// Atlassian's OAuth 2.0 (3LO) for Jira Cloud, the API under a cloud id: see [`atlassian`].
+    Atlassian,
+    /// Xero: tenants listed by `/connections`, `xero-tenant-id` on API calls, rotating refresh tokens: see
+    /// [`xero`].
+    Xero,
+    /// Shopify, a host per shop and an HMAC-signed callback: see [`shopify`].
+    Shopify,
+    /// TikTok Shop's Open API, every API call signed: see [`tiktok_shop`].
+    TiktokShop,
 }
 
 /// What app modes remember beyond the standard codes and tokens.
@@ -56,6 +72,8 @@ pub(crate) struct AppData {
     pub slack: slack::Memory,
     pub instagram: instagram::Memory,
     pub zendesk: zendesk::Memory,
+    pub entra: entra::Memory,
+    pub shopify: shopify::Memory,
 }
 
 /// The routes of an app mode; `None` for the standard provider, which `server::app` serves itself.
@@ -69,6 +87,11 @@ pub(crate) fn routes(app: App) -> Option<Router<Shared>> {
         App::Instagram => Some(instagram::routes()),
         App::Zendesk => Some(zendesk::routes()),
         App::Quirks => Some(quirks::routes()),
+        App::Entra => Some(entra::routes()),
+        App::Atlassian => Some(atlassian::routes()),
+        App::Xero => Some(xero::routes()),
+        App::Shopify => Some(shopify::routes()),
+        App::TiktokShop => Some(tiktok_shop::routes()),
     }
 }
 
@@ -203,6 +226,14 @@ pub(crate) fn authorization_token(headers: &HeaderMap, schemes: &[&str]) -> Resu
         return Err(format!("Authorization scheme `{scheme}` is not accepted: send `{} <token>`", schemes[0]));
     }
     Ok(token.trim().to_owned())
+}
+
+/// Hex HMAC-SHA256 of `message` under `key`: the signature Shopify's callbacks and TikTok Shop's API calls carry.
+pub fn hmac_sha256_hex(key: &str, message: &str) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(message.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// A JSON answer with a status.

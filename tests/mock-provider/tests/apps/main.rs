@@ -5,12 +5,17 @@
 #[path = "../strict/support.rs"]
 mod support;
 
+mod atlassian;
+mod entra;
 mod github;
 mod instagram;
 mod notion;
 mod quirks;
+mod shopify;
 mod slack;
 mod tiktok;
+mod tiktok_shop;
+mod xero;
 mod zendesk;
 
 use reqwest::Method;
