@@ -9,7 +9,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use keyway_mock_provider::MockConfig;
-use keyway_tests::components::{GITHUB, INSTAGRAM, NOTION, STANDARD_OAUTH2, ZENDESK};
+use keyway_tests::components::{
+    ATLASSIAN, ENTRA, GITHUB, INSTAGRAM, NOTION, SHOPIFY, STANDARD_OAUTH2, TIKTOK_SHOP, XERO, ZENDESK,
+};
 use tempfile::TempDir;
 
 use crate::api::{assert_no_secrets, free_port, keyway_binary};
@@ -26,6 +28,10 @@ struct MockProcess {
 
 impl MockProcess {
     fn start(mode: &str) -> MockProcess {
+        Self::start_with(mode, &[])
+    }
+
+    fn start_with(mode: &str, flags: &[&str]) -> MockProcess {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(format!("{mode}.toml"));
         let log = dir.path().join("mock.out");
@@ -33,6 +39,7 @@ impl MockProcess {
         let child = Command::new(keyway_binary())
             .args(["mock-provider", "--mode", mode, "--write-integration"])
             .arg(&file)
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -185,6 +192,38 @@ fn zendesk_passes_against_the_zendesk_mock_process_with_the_files_subdomain() {
     assert!(line(&stdout, "✗ provider").contains("`subdomain`"), "{stdout}");
     assert!(stdout.contains("hint: add it to the integration file's `[inputs]` table"), "{stdout}");
     assert!(stderr.contains("the `provider` step failed"), "{stderr}");
+}
+
+/// Issue 10's five apps, each against its own mode, as an author would run them from the mock's printed command.
+#[test]
+fn each_new_app_plugin_passes_against_its_mock_process() {
+    let apps: [(&str, &[u8], &[&str]); 5] = [
+        ("entra", ENTRA, &[]),
+        ("atlassian", ATLASSIAN, &[]),
+        ("xero", XERO, &[]),
+        ("shopify", SHOPIFY, &["--resolve", "*.myshopify.test=127.0.0.1", "--insecure-http-host", "*.myshopify.test"]),
+        ("tiktok-shop", TIKTOK_SHOP, &[]),
+    ];
+    for (mode, component, egress) in apps {
+        // TikTok Shop sends the browser to the redirect URL registered with the app, so the mock is told the
+        // check's, and the file it writes names it.
+        let redirect = format!("http://127.0.0.1:{}/oauth", free_port());
+        let mock = MockProcess::start_with(mode, &["--redirect-uri", &redirect]);
+        let file = std::fs::read_to_string(&mock.file).unwrap();
+        assert!(file.contains(&format!("redirect_uri = \"{redirect}\"")), "{mode}: {file}");
+        for pair in egress.chunks(2) {
+            let printed = format!("{} '{}'", pair[0], pair[1]);
+            assert!(mock.stdout.contains(&printed), "{mode}: the mock prints `{printed}`:\n{}", mock.stdout);
+        }
+        let mut extra = vec!["--browser", "auto"];
+        extra.extend_from_slice(egress);
+        let mut flags = loopback_flags(&extra);
+        flags.drain(..2); // the file's redirect URI, not a fresh one
+        let output = check(&mock.component(mode, component), &mock.file, &flags);
+        let stdout = assert_passes(&output);
+        assert!(line(&stdout, "✓ code exchange").len() > 16, "{mode}:\n{stdout}");
+        assert!(line(&stdout, "✓ API call").contains("the app answered 2"), "{mode}:\n{stdout}");
+    }
 }
 
 #[test]

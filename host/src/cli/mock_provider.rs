@@ -21,7 +21,8 @@ use crate::egress::EgressConfig;
 /// `keyway mock-provider …`
 #[derive(clap::Args, Debug)]
 pub struct MockProviderArgs {
-    /// The app to play: standard, notion, github, slack, tiktok, instagram, zendesk or quirks.
+    /// The app to play: standard, notion, github, slack, tiktok, instagram, zendesk, quirks, entra, atlassian,
+    /// xero, shopify or tiktok-shop.
     #[arg(long, value_parser = super::plugin::parse_provider)]
     pub mode: App,
     /// Where to listen; loopback only [default: 127.0.0.1 on a free port].
@@ -30,6 +31,11 @@ pub struct MockProviderArgs {
     /// Also write the integration file to FILE (before "serving" is printed), for scripts.
     #[arg(long, value_name = "FILE")]
     pub write_integration: Option<PathBuf>,
+    /// The redirect URI registered with the app: the only one the mock then accepts, and where apps that take it
+    /// from the registration (TikTok Shop) send the browser back. The integration file names it for the check
+    /// [default: any for most modes; `http://127.0.0.1:8400/oauth` for TikTok Shop].
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
 }
 
 /// Runs the mock until Ctrl-C (or SIGTERM).
@@ -41,12 +47,17 @@ pub async fn run(args: MockProviderArgs, out: &mut impl Write) -> anyhow::Result
             args.listen.port()
         );
     }
-    let provider = MockProvider::start_on(args.listen, conformance::mock_config(args.mode))
+    let mut config = conformance::mock_config(args.mode);
+    if let Some(uri) = &args.redirect_uri {
+        config.redirect_uris = vec![uri.clone()];
+    }
+    let registered = config.redirect_uris.first().cloned();
+    let provider = MockProvider::start_on(args.listen, config)
         .await
         .with_context(|| format!("the mock provider cannot listen on {}", args.listen))?;
     let mode = conformance::mode_name(args.mode);
     let scenario = conformance::scenario(args.mode, &provider);
-    let toml = integration_file(args.mode, &scenario)?;
+    let toml = integration_file(args.mode, &scenario, registered)?;
     if let Some(path) = &args.write_integration {
         std::fs::write(path, &toml).with_context(|| format!("cannot write {}", path.display()))?;
     }
@@ -98,11 +109,11 @@ pub async fn run(args: MockProviderArgs, out: &mut impl Write) -> anyhow::Result
 }
 
 /// The file for the mode's integration: the plugin written for the mode, its inputs, and its API call.
-fn integration_file(app: App, scenario: &Scenario) -> anyhow::Result<String> {
+fn integration_file(app: App, scenario: &Scenario, redirect_uri: Option<String>) -> anyhow::Result<String> {
     let mut integration = scenario.integration.clone();
     integration.name = format!("{}-mock", conformance::mode_name(app));
     integration.plugin = conformance::plugin_for(app).into();
-    let check = CheckTable { api_call: Some(api_call_text(&scenario.api_call)), redirect_uri: None };
+    let check = CheckTable { api_call: Some(api_call_text(&scenario.api_call)), redirect_uri };
     integration_toml(&integration, &scenario.default_inputs, &check).map_err(anyhow::Error::msg)
 }
 

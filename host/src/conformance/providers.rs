@@ -48,6 +48,11 @@ pub fn plugin_for(app: App) -> &'static str {
         App::Instagram => "instagram",
         App::Zendesk => "zendesk",
         App::Quirks => "quirks",
+        App::Entra => "entra",
+        App::Atlassian => "atlassian",
+        App::Xero => "xero",
+        App::Shopify => "shopify",
+        App::TiktokShop => "tiktok-shop",
     }
 }
 
