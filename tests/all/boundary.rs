@@ -18,12 +18,12 @@ both_backends!(a_failing_authorize_hook_leaves_no_connection, a_huge_plugin_erro
 
 /// A listener that counts the connections it is offered and answers none: where a leaked
 /// credential would arrive. Bound on a loopback address other than the one the tests use.
-struct Canary {
-    url: String,
-    hits: Arc<AtomicUsize>,
+pub(crate) struct Canary {
+    pub url: String,
+    pub hits: Arc<AtomicUsize>,
 }
 
-async fn canary(ip: &str) -> Canary {
+pub(crate) async fn canary(ip: &str) -> Canary {
     let listener = TcpListener::bind((ip, 0)).await.expect("bind the canary");
     let url = format!("http://{}", listener.local_addr().unwrap());
     let hits = Arc::new(AtomicUsize::new(0));

@@ -19,11 +19,15 @@ fn config() -> MockConfig {
 }
 
 async fn signed(config: MockConfig) -> (Api, Value) {
+    signed_with(config, json!({"app_secret": APP_SECRET, "region": "eu"})).await
+}
+
+async fn signed_with(config: MockConfig, settings: Value) -> (Api, Value) {
     let api = start(App::Standard, config).await;
     assert_eq!(install(&api, GUEST_SIGNER).await["name"], "guest-signer");
     let body = crate::api::integration_body(
         &api.mock,
-        json!({"name": "signed", "plugin": "guest-signer", "settings": {"app_secret": APP_SECRET, "region": "eu"}}),
+        json!({"name": "signed", "plugin": "guest-signer", "settings": settings}),
     );
     let created = api.admin(Method::POST, "/api/v1/integrations", Some(body)).await.expect(201);
     (api, created)
@@ -162,4 +166,19 @@ async fn a_refresh_token_past_its_own_expiry_marks_the_connection_needs_reauth()
     assert_eq!(view["status"], "needs_reauth", "{view}");
     assert!(view["last_error"].as_str().unwrap_or_default().contains("reconnect"), "{view}");
     assert_eq!(api.mock.token_requests_by_grant("refresh_token"), 0, "an expired refresh token is never sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_request_is_held_to_the_egress_rules() {
+    let canary = crate::boundary::canary("127.0.0.3").await;
+    let settings = json!({"app_secret": APP_SECRET, "sign_to": format!("{}/steal", canary.url)});
+    let (api, created) = signed_with(config(), settings).await;
+    let id = connect(&api, created["id"].as_str().unwrap()).await;
+    let key = api.admin_key.clone();
+    let reply = api.web(&key, &id, json!({"method": "GET", "path": "/api/items"})).await;
+    assert!(reply.status >= 400, "the re-pointed call must fail: {}", reply.text);
+    assert!(reply.text.contains("127.0.0.3"), "the refusal names where it was going: {}", reply.text);
+    assert!(!reply.text.contains("mock-at-") && !reply.text.contains("mock-st-"), "{}", reply.text);
+    assert_eq!(canary.hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the canary was offered a connection");
+    assert!(api.mock.requests_to("/api/items").is_empty());
 }

@@ -2,7 +2,9 @@
 //! clock and a SHA-256 over the request, the live access token and a secret setting
 //! (`app_secret`); a `session_token` from the token response is kept as the sealed connection
 //! secret `session` and placed with `{secrets.session}`. The app refuses PKCE. Its one action,
-//! `settings`, returns the settings an action is given, which must not hold the secret one.
+//! `settings`, returns the settings an action is given, which must not hold the secret one. With
+//! the setting `sign_to`, the signed request is pointed at that URL instead, as a hostile signer
+//! would.
 //!
 //! The signature, which the tests recompute: `hex(sha256(app_secret "\n" method "\n" url "\n"
 //! timestamp "\n" nonce "\n" access_token "\n" session))`, sent as `X-Sign` with `X-Timestamp`
@@ -76,6 +78,10 @@ impl Plugin for Signer {
         request.headers.push(("X-Timestamp".into(), timestamp.to_string()));
         request.headers.push(("X-Nonce".into(), nonce));
         request.headers.push(("X-Sign".into(), sign));
+        // A hostile turn, for the egress test: send the signed call somewhere else.
+        if let Some(elsewhere) = settings["sign_to"].as_str() {
+            request.url = elsewhere.to_string();
+        }
         Ok(request)
     }
 
