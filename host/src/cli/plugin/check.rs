@@ -28,8 +28,8 @@ for an emulated provider that approves at once, such as `keyway mock-provider`."
 pub struct CheckArgs {
     /// The `.wasm` component.
     pub file: PathBuf,
-    /// The app the built-in mock provider plays: standard, notion, github, slack, tiktok, instagram, zendesk or
-    /// quirks.
+    /// The app the built-in mock provider plays: standard, notion, github, slack, tiktok, instagram, zendesk,
+    /// quirks, entra, atlassian, xero, shopify or tiktok-shop.
     #[arg(long, default_value = "standard", value_parser = super::parse_provider, conflicts_with = "integration")]
     pub provider: keyway_mock_provider::App,
     /// A connection input the plugin declares, `NAME=VALUE` (repeatable); beats the file's `[inputs]`.

@@ -343,6 +343,18 @@ mod tests {
     }
 
     #[test]
+    fn the_provider_help_names_every_mode() {
+        use clap::CommandFactory as _;
+        let mut command = Cli::command();
+        let check = command.find_subcommand_mut("check").expect("a check subcommand");
+        let provider = check.get_arguments().find(|a| a.get_id() == "provider").expect("--provider");
+        let help = provider.get_help().expect("--provider has help").to_string().replace('\n', " ");
+        for (mode, _) in crate::conformance::MODES {
+            assert!(help.contains(mode), "`--provider`'s help does not name `{mode}`: {help}");
+        }
+    }
+
+    #[test]
     fn check_takes_a_provider_inputs_and_json_settings() {
         let cli = Cli::try_parse_from([
             "plugin",
