@@ -356,11 +356,7 @@ pub fn token_set_from_json(body: &Value) -> Result<TokenSet, AuthError> {
             AuthError::InvalidResponse(format!("`refresh_token_expires_in` is {value}, not a number of seconds"))
         })?)),
     };
-    let scopes = match fields.get("scope") {
-        Some(Value::String(scope)) => Some(scope.split_whitespace().map(str::to_string).collect()),
-        Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect()),
-        _ => None,
-    };
+    let scopes = scopes_of(fields.get("scope"), |scope| scope.split_whitespace().map(str::to_string).collect());
     Ok(TokenSet {
         access_token,
         refresh_token: text("refresh_token"),
@@ -406,6 +402,19 @@ fn truncate(text: &str) -> String {
 /// ```
 pub fn split_scopes(list: &str) -> Vec<String> {
     list.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+/// The scopes in a token response's scope field: a string, split by `split`, or a JSON list.
+/// Blank entries are dropped, since a blank is no scope (`"scope": ["", "read"]`). Any other
+/// value is no scope field at all.
+pub(crate) fn scopes_of(field: Option<&Value>, split: fn(&str) -> Vec<String>) -> Option<Vec<String>> {
+    match field? {
+        Value::String(list) => Some(split(list)),
+        Value::Array(items) => Some(
+            items.iter().filter_map(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        ),
+        _ => None,
+    }
 }
 
 /// The named fields of a parsed response, as connection metadata (`workspace_id`, `bot_id`,

@@ -245,14 +245,13 @@ impl TokenFields<'_> {
                 if names.is_empty() { "none".to_string() } else { names.join(", ") }
             )));
         };
-        let scopes = match lookup(root, self.scope) {
-            Some(Value::String(list)) => Some(match self.scope_separator {
-                ScopeSeparator::Space => list.split_whitespace().map(str::to_string).collect(),
-                ScopeSeparator::Comma => standard::split_scopes(list),
-            }),
-            Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect()),
-            _ => None,
-        };
+        let scopes = standard::scopes_of(
+            lookup(root, self.scope),
+            match self.scope_separator {
+                ScopeSeparator::Space => |list: &str| list.split_whitespace().map(str::to_string).collect(),
+                ScopeSeparator::Comma => standard::split_scopes,
+            },
+        );
         Ok(TokenSet {
             access_token,
             refresh_token: text(self.refresh_token),

@@ -553,3 +553,10 @@ fn authorize_url_with_joins_scopes_renames_the_client_id_and_appends_extras() {
     let url = authorize_url_with(&no_scopes, &authorize(None), &comma).unwrap();
     assert!(!url.contains("scope"), "no scopes, no `scope`: {url}");
 }
+
+#[test]
+fn a_scope_list_drops_blank_and_non_string_entries() {
+    // Found by the token_response fuzzer: a blank entry became an empty scope.
+    let answer = response(200, Some("application/json"), r#"{"access_token":"at","scope":["", " write ", 7]}"#);
+    assert_eq!(parse(&answer).unwrap().scopes, Some(vec!["write".to_string()]));
+}

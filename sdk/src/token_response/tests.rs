@@ -42,6 +42,7 @@ fn the_standard_map_reads_what_the_standard_parser_reads() {
                      "refresh_token_expires_in": "86400", "scope": "read write"}),
         ),
         (200, json!({"access_token": "at", "expires_in": 12.7, "scope": ["a", "b"]})),
+        (200, json!({"access_token": "at", "scope": ["", " write ", 7]})),
         (200, json!({"access_token": "at", "expires_in": null})),
         (200, json!({"access_token": "at", "expires_in": "soon"})),
         (200, json!({"access_token": ""})),
