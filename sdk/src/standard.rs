@@ -411,7 +411,13 @@ pub(crate) fn scopes_of(field: Option<&Value>, split: fn(&str) -> Vec<String>) -
     match field? {
         Value::String(list) => Some(split(list)),
         Value::Array(items) => Some(
-            items.iter().filter_map(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
         ),
         _ => None,
     }

@@ -1,6 +1,7 @@
 //! `keyway connect <integration>`: start a connection, print the authorize URL, and wait for
 //! the browser flow to land on the server's callback.
 
+use keyway_store::ConnectionStatus;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
@@ -134,7 +135,9 @@ pub async fn run(args: ConnectArgs, out: &mut impl Write) -> anyhow::Result<()> 
     let body = connection_body(&args, &integration.name)?;
     let created: Created = client.post(&["integrations", &integration.id, "connections"], &body).await?;
 
-    let Some(authorize_url) = created.authorize_url.filter(|_| created.status == "pending") else {
+    let Some(authorize_url) =
+        created.authorize_url.filter(|_| ConnectionStatus::parse(&created.status) == Some(ConnectionStatus::Pending))
+    else {
         writeln!(out, "connection {} to {} is {}", created.id, integration.name, created.status)?;
         return Ok(());
     };
@@ -176,14 +179,16 @@ pub async fn wait_for_connection(
     let mut last_transport_error: Option<String> = None;
     loop {
         match client.get::<ConnectionView>(&["connections", id]).await {
-            Ok(connection) if connection.status == "pending" => last_seen = Some(connection),
-            Ok(connection) if connection.status == "active" => return Ok(connection),
             Ok(connection) => {
                 let reason = connection.last_error.as_deref().unwrap_or("the server gave no reason");
-                match connection.status.as_str() {
-                    "failed" => anyhow::bail!("connection {id} failed: {reason}"),
-                    "needs_reauth" => anyhow::bail!("connection {id} needs to be authorized again: {reason}"),
-                    other => anyhow::bail!("connection {id} is {other}: {reason}"),
+                match ConnectionStatus::parse(&connection.status) {
+                    Some(ConnectionStatus::Pending) => last_seen = Some(connection),
+                    Some(ConnectionStatus::Active) => return Ok(connection),
+                    Some(ConnectionStatus::Failed) => anyhow::bail!("connection {id} failed: {reason}"),
+                    Some(ConnectionStatus::NeedsReauth) => {
+                        anyhow::bail!("connection {id} needs to be authorized again: {reason}")
+                    }
+                    None => anyhow::bail!("connection {id} is {}: {reason}", connection.status),
                 }
             }
             Err(ApiError::Unreachable { reason, .. }) => last_transport_error = Some(reason),

@@ -1,6 +1,7 @@
 //! Custom actions: listing, the declarative definitions admins store, and running either kind
 //! through a connection.
 
+use keyway_store::Store as _;
 use std::sync::Arc;
 
 use keyway_declarative::Definition;
@@ -9,8 +10,8 @@ use keyway_store::{ActionRecord, IntegrationRecord};
 use serde_json::Value;
 
 use super::action_session::ActionSession;
+use super::context::{ConnectionCtx, Freshness};
 use super::model::{ActionKind, ActionOutcome, ActionView};
-use super::refresh::Need;
 use super::{Service, ServiceError, now, require_admin};
 use crate::actions::schema;
 use crate::egress::Allowlist;
@@ -153,28 +154,15 @@ impl Service {
         name: &str,
         input: Value,
     ) -> Result<ActionOutcome, ServiceError> {
-        let mut record = self.usable_connection(who, id).await?;
-        require_active(&record)?;
-        let integration_record = self.integration_record(&record.integration_id).await?;
-        let integration = self.config_of(&integration_record)?;
-        let plugin = self.plugin_for(&integration).await?;
-        let action = self.resolve_action(&plugin, &integration_record, name).await?;
+        let ctx = self.open_connection(who, id, Freshness::Callable).await?;
+        let action = self.resolve_action(&ctx.plugin, &ctx.integration_record, name).await?;
         schema::validate(&action.input_schema, &input).map_err(|v| {
             ServiceError::Invalid(FieldError {
                 field: format!("input{}", v.first_field),
                 message: format!("the input does not match action `{name}`'s input schema: {}", v.message),
             })
         })?;
-
-        let mut state = self.connection_state(&record)?;
-        if state
-            .credentials
-            .tokens()
-            .is_some_and(|t| t.expires_within(self.settings.refresh_margin, std::time::SystemTime::now()))
-        {
-            record = self.refresh_connection(id, Need::Expiring).await?;
-            state = self.connection_state(&record)?;
-        }
+        let ConnectionCtx { record, integration, plugin, state, .. } = ctx;
         let target = self.flows.api_target(&plugin, &integration, &state, &Recorder::off()).await?;
         let ctx = ActionContext {
             connection_id: record.id.clone(),
@@ -281,7 +269,7 @@ impl Service {
                 definition: None,
             });
         }
-        let Some(stored) = self.store.get_action(&integration.id, name).await? else {
+        let Some(stored) = self.store.cached_action(&integration.id, name).await? else {
             return Err(ServiceError::NotFound(format!(
                 "integration `{}` has no action `{name}`; list them with GET /api/v1/integrations/{}/actions",
                 integration.name, integration.id
@@ -292,22 +280,8 @@ impl Service {
             runner: self.plugins.declarative().clone(),
             input_schema: def.input_schema,
             output_schema: def.output_schema,
-            definition: Some(stored.definition),
+            definition: Some(stored.definition.clone()),
         })
-    }
-}
-
-/// Refuses connections that cannot make API calls, saying what to do.
-pub(super) fn require_active(record: &keyway_store::ConnectionRecord) -> Result<(), ServiceError> {
-    match record.status.as_str() {
-        "active" => Ok(()),
-        "pending" => Err(ServiceError::Conflict(
-            "the connection is not connected yet; finish the browser authorization first".into(),
-        )),
-        other => Err(ServiceError::Conflict(format!(
-            "the connection is `{other}`{}; reconnect it",
-            record.last_error.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
-        ))),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integrations: the admin's registered apps.
 
+use keyway_store::Store as _;
 use keyway_store::{IntegrationRecord, new_id};
 
 use super::model::{IntegrationInput, IntegrationView, ScopesInput};

@@ -1,5 +1,6 @@
 //! API keys: authentication, the bootstrap admin key, and key management (admin).
 
+use keyway_store::Store as _;
 use keyway_store::{ApiKeyRecord, new_id};
 
 use super::model::{KeyCreated, KeyInput, KeyView};
@@ -9,10 +10,10 @@ use crate::keys::{ApiKey, Principal, Role};
 impl Service {
     /// The caller behind a bearer key.
     pub async fn authenticate(&self, key: &ApiKey) -> Result<Principal, ServiceError> {
-        let record = self.store.get_api_key_by_hash(&key.hash()).await?;
+        let record = self.store.cached_api_key(&key.hash()).await?;
         match record {
             Some(r) if r.revoked_at.is_none() => Ok(Principal {
-                key_id: r.id,
+                key_id: r.id.clone(),
                 role: Role::parse(&r.role)
                     .ok_or_else(|| ServiceError::Internal(format!("stored role `{}`", r.role)))?,
             }),

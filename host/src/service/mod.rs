@@ -6,7 +6,10 @@
 
 mod action_session;
 mod actions;
+mod cache;
+mod cached_store;
 mod connections;
+mod context;
 mod integrations;
 mod keys;
 pub mod model;
@@ -23,6 +26,7 @@ use crate::flows::{FlowError, Flows};
 use crate::integration::FieldError;
 use crate::registry::PluginRegistry;
 
+pub use cache::DEFAULT_ENTRIES as DEFAULT_CACHE_ENTRIES;
 pub use connections::{CallbackError, CallbackOutcome};
 pub use refresh::RefreshPolicy;
 
@@ -105,6 +109,9 @@ pub struct ServiceSettings {
     pub refresh_policy: RefreshPolicy,
     /// Per-invocation bounds on custom actions.
     pub action_limits: crate::actions::ActionLimits,
+    /// How many API keys, integrations, connections and actions (each) the hot-path cache
+    /// keeps; 0 turns it off, and every request reads the database.
+    pub cache_entries: usize,
 }
 
 impl Default for ServiceSettings {
@@ -114,6 +121,7 @@ impl Default for ServiceSettings {
             refresh_margin: Duration::from_secs(300),
             refresh_policy: RefreshPolicy::default(),
             action_limits: crate::actions::ActionLimits::default(),
+            cache_entries: cache::DEFAULT_ENTRIES,
         }
     }
 }
@@ -121,7 +129,10 @@ impl Default for ServiceSettings {
 /// The service. Share it behind an `Arc`.
 #[derive(Debug)]
 pub struct Service {
-    store: Arc<dyn Store>,
+    /// The store behind the hot-path cache: writes through it drop what they change.
+    store: Arc<cached_store::CachedStore>,
+    /// The same store, as the trait object callers outside the service use.
+    dyn_store: Arc<dyn Store>,
     sealer: Sealer,
     flows: Flows,
     plugins: Arc<PluginRegistry>,
@@ -130,7 +141,9 @@ pub struct Service {
 }
 
 impl Service {
-    /// Assembles the service from its parts.
+    /// Assembles the service from its parts. Inside a tokio runtime, the hot-path cache
+    /// follows the store's change feed (see [`cache`]); outside one, or with
+    /// `cache_entries` 0, every request reads the store.
     pub fn new(
         store: Arc<dyn Store>,
         sealer: Sealer,
@@ -138,12 +151,23 @@ impl Service {
         plugins: Arc<PluginRegistry>,
         settings: ServiceSettings,
     ) -> Self {
-        Self { store, sealer, flows, plugins, settings, refresh: refresh::SingleFlight::new() }
+        let cache = Arc::new(cache::HotCache::new(settings.cache_entries));
+        if settings.cache_entries > 0 && tokio::runtime::Handle::try_current().is_ok() {
+            cache::HotCache::follow(&cache, store.as_ref());
+        }
+        let store = Arc::new(cached_store::CachedStore::new(store, cache));
+        let dyn_store: Arc<dyn Store> = store.clone();
+        Self { store, dyn_store, sealer, flows, plugins, settings, refresh: refresh::SingleFlight::new() }
     }
 
-    /// The store, for health checks.
+    /// The store. Writes through it keep the hot-path cache right; write through nothing else.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+        &self.dyn_store
+    }
+
+    /// Whether the hot-path cache is in use: on, and following a live change feed.
+    pub fn cache_enabled(&self) -> bool {
+        self.store.cache().enabled()
     }
 
     /// The loaded plugins.

@@ -4,6 +4,7 @@ use super::model::PluginView;
 use super::{Service, ServiceError, require_admin, rfc3339};
 use crate::keys::Principal;
 use crate::registry::CatalogEntry;
+use keyway_store::Store as _;
 
 impl Service {
     /// Installs a component (admin). Takes effect at once, without a restart.

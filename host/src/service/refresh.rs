@@ -5,11 +5,12 @@
 //! tokens are read again: whoever went first has usually refreshed already, and the rest
 //! reuse the result instead of spending (or, with rotation, burning) the refresh token.
 
+use keyway_store::Store as _;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keyway_store::ConnectionRecord;
+use keyway_store::{ConnectionRecord, ConnectionStatus};
 
 use super::{Service, ServiceError, now};
 use crate::flows::FlowError;
@@ -99,6 +100,7 @@ impl Service {
     }
 
     async fn refresh_holding_lease(&self, connection_id: &str, need: Need) -> Result<ConnectionRecord, ServiceError> {
+        // The store, never the cache: with rotating refresh tokens, a stale one ends the grant.
         let mut record = self.connection_record(connection_id).await?;
         let mut state = self.connection_state(&record)?;
         let Some(tokens) = state.credentials.tokens() else {
@@ -117,7 +119,7 @@ impl Service {
         if tokens.refresh_expired(std::time::SystemTime::now()) {
             let at = tokens.refresh_expires_at.map(|t| super::rfc3339(t as i64)).unwrap_or_default();
             let message = format!("the refresh token expired at {at}; reconnect the connection to sign in again");
-            record.status = "needs_reauth".into();
+            record.status = ConnectionStatus::NeedsReauth;
             record.last_error = Some(message.clone());
             record.next_retry_at = None;
             record.updated_at = now();
@@ -132,7 +134,7 @@ impl Service {
         loop {
             match self.flows.refresh(&plugin, &integration, &mut state, &Recorder::off()).await {
                 Ok(_) => {
-                    self.store_tokens(&mut record, &state, "active")?;
+                    self.store_tokens(&mut record, &state, ConnectionStatus::Active)?;
                     record.last_error = None;
                     record.next_retry_at = None;
                     self.store.update_connection(&record).await?;
@@ -155,7 +157,7 @@ impl Service {
                 Err(e) => {
                     let message = self.scrub(&integration, &state, &e.to_string());
                     if e.is_invalid_grant() {
-                        record.status = "needs_reauth".into();
+                        record.status = ConnectionStatus::NeedsReauth;
                     }
                     record.last_error = Some(message.clone());
                     record.next_retry_at = None;

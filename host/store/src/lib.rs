@@ -19,6 +19,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod changes;
 mod error;
 mod id;
 mod postgres;
@@ -29,10 +30,12 @@ mod store;
 
 use std::sync::Arc;
 
+pub use changes::{Change, Watch};
 pub use error::StoreError;
 pub use id::new_id;
 pub use records::{
-    ActionRecord, ApiKeyRecord, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord, PluginVersion,
+    ActionRecord, ApiKeyRecord, ConnectionRecord, ConnectionStatus, IntegrationRecord, PendingFlowRecord, PluginRecord,
+    PluginVersion,
 };
 pub use store::Store;
 

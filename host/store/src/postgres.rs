@@ -77,4 +77,11 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// The change feed's task.
+    fn change_feed(&self, tx: tokio::sync::mpsc::Sender<crate::Watch>) -> impl Future<Output = ()> + Send + 'static {
+        crate::changes::watch_postgres(self.pool.clone(), tx)
+    }
+}
+
 crate::sql::impl_store!(PostgresStore, sqlx::Postgres, "postgres");

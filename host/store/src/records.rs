@@ -55,8 +55,8 @@ pub struct ConnectionRecord {
     pub owner_key_id: String,
     /// Ids of the other API keys that may use it.
     pub allowed_keys: Vec<String>,
-    /// `pending`, `active`, `needs_reauth` or `failed`; the database refuses anything else.
-    pub status: String,
+    /// Where the connection is in its lifecycle.
+    pub status: ConnectionStatus,
     /// Per-connection values the plugin declares (a tenant subdomain, …), in order.
     pub inputs: Vec<(String, String)>,
     /// Values kept from the flow (`realmId`, `instance_url`, …), in order.
@@ -77,6 +77,46 @@ pub struct ConnectionRecord {
     pub updated_at: i64,
     /// When the refresh token expires, Unix seconds, when the provider said.
     pub refresh_expires_at: Option<i64>,
+}
+
+/// Where a connection is in its lifecycle. Stored as its [`as_str`](Self::as_str) text, which the
+/// API returns too; the database refuses any other text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionStatus {
+    /// Created, waiting for the browser authorization to complete.
+    Pending,
+    /// Has credentials and can make API calls.
+    Active,
+    /// The grant ended (a refused or expired refresh token): only a reconnect helps.
+    NeedsReauth,
+    /// The authorization failed before the connection ever worked.
+    Failed,
+}
+
+impl ConnectionStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [ConnectionStatus; 4] = [Self::Pending, Self::Active, Self::NeedsReauth, Self::Failed];
+
+    /// The stored and returned text: `pending`, `active`, `needs_reauth` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::NeedsReauth => "needs_reauth",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The status a text names, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A started authorization, waiting for its callback. Single use: [`Store::take_pending`](crate::Store::take_pending)

@@ -6,7 +6,7 @@
 //! shape, which obscures more than it shares.
 
 use crate::error::corrupt_json;
-use crate::{ActionRecord, ConnectionRecord, IntegrationRecord, StoreError};
+use crate::{ActionRecord, ConnectionRecord, ConnectionStatus, IntegrationRecord, StoreError};
 
 macro_rules! integration_columns {
     () => {
@@ -204,13 +204,20 @@ impl ConnectionRow {
             Some(scopes) => Some(serde_json::from_str(scopes).map_err(|e| corrupt("scopes", e))?),
             None => None,
         };
+        let status = ConnectionStatus::parse(&self.status).ok_or_else(|| {
+            StoreError::Database(format!(
+                "`connections` row `{}` has status `{}`, which Keyway does not know: it was changed outside \
+                 Keyway; set it to `pending`, `active`, `needs_reauth` or `failed`",
+                self.id, self.status
+            ))
+        })?;
         Ok(ConnectionRecord {
             id: self.id,
             integration_id: self.integration_id,
             name: self.name,
             owner_key_id: self.owner_key_id,
             allowed_keys,
-            status: self.status,
+            status,
             inputs,
             metadata,
             scopes,
@@ -252,6 +259,12 @@ macro_rules! impl_store {
 
             async fn close(&self) {
                 self.pool.close().await;
+            }
+
+            fn watch(&self) -> tokio::sync::mpsc::Receiver<$crate::Watch> {
+                let (tx, rx) = tokio::sync::mpsc::channel(256);
+                tokio::spawn(self.change_feed(tx));
+                rx
             }
 
             async fn insert_integration(&self, r: &$crate::IntegrationRecord) -> Result<(), $crate::StoreError> {
@@ -375,7 +388,7 @@ macro_rules! impl_store {
                     .bind(&r.name)
                     .bind(&r.owner_key_id)
                     .bind(json_strings(&r.allowed_keys))
-                    .bind(&r.status)
+                    .bind(r.status.as_str())
                     .bind(json_pairs(&r.inputs))
                     .bind(json_pairs(&r.metadata))
                     .bind(r.scopes.as_deref().map(json_strings))
@@ -421,7 +434,7 @@ macro_rules! impl_store {
                     .bind(&r.name)
                     .bind(&r.owner_key_id)
                     .bind(json_strings(&r.allowed_keys))
-                    .bind(&r.status)
+                    .bind(r.status.as_str())
                     .bind(json_pairs(&r.inputs))
                     .bind(json_pairs(&r.metadata))
                     .bind(r.scopes.as_deref().map(json_strings))
@@ -773,11 +786,6 @@ pub(crate) fn connection_write_error(err: sqlx::Error, r: &ConnectionRecord) -> 
         ))
     } else if crate::error::is_violation(&err, ErrorKind::UniqueViolation) {
         StoreError::Conflict(format!("a connection with id `{}` already exists", r.id))
-    } else if crate::error::is_violation(&err, ErrorKind::CheckViolation) {
-        StoreError::Database(format!(
-            "connection status `{}` is not allowed: use `pending`, `active`, `needs_reauth` or `failed`",
-            r.status
-        ))
     } else {
         crate::error::database_error(err)
     }

@@ -17,6 +17,8 @@ pub(crate) struct SqliteStore {
     pool: SqlitePool,
     /// The file, or `:memory:`, for `Debug` and messages.
     path: String,
+    /// How the change feed opens the file; `None` in memory, where nothing else can write.
+    watch_options: Option<SqliteConnectOptions>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -64,6 +66,7 @@ impl SqliteStore {
             (options, SqlitePoolOptions::new().max_connections(8), file.display().to_string())
         };
         let options = options.foreign_keys(true).busy_timeout(Duration::from_secs(5));
+        let watch_options = (!in_memory).then(|| options.clone());
 
         let pool = pool_options.connect_with(options).await.map_err(|e| {
             let cause = database_message(e);
@@ -73,7 +76,14 @@ impl SqliteStore {
             ))
         })?;
         MIGRATOR.run(&pool).await.map_err(migration_error)?;
-        Ok(Self { pool, path })
+        Ok(Self { pool, path, watch_options })
+    }
+}
+
+impl SqliteStore {
+    /// The change feed's task.
+    fn change_feed(&self, tx: tokio::sync::mpsc::Sender<crate::Watch>) -> impl Future<Output = ()> + Send + 'static {
+        crate::changes::watch_sqlite(self.watch_options.clone(), tx)
     }
 }
 

@@ -21,6 +21,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// write-ahead log into the database file). Call it on shutdown; afterwards every operation fails.
     async fn close(&self);
 
+    /// Starts the change feed (see [`changes`](crate::changes)) and returns its events; it runs
+    /// until the receiver is dropped. Needs a tokio runtime.
+    fn watch(&self) -> tokio::sync::mpsc::Receiver<crate::Watch>;
+
     // ---- integrations ----
 
     /// Stores a new integration. A taken name is a [`StoreError::Conflict`] that names it.

@@ -98,8 +98,33 @@ async fn two_processes_share_one_postgres() {
     twenty_at_once(&[on_a.clone(), on_b.clone()], &id).await;
     assert_eq!(mock.token_requests_by_grant("refresh_token"), 2, "exactly one more refresh across both replicas");
 
+    // The hot-path cache: what A changes, B stops using once A's change notification reaches
+    // it. Each use below is first made on B, so that B has the row cached.
+    let (member_id, member) = on_a.member_key("cached").await;
+    on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.expect(200);
+    on_a.admin(Method::DELETE, &format!("/api/v1/keys/{member_id}"), None).await.expect(204);
+    on_a.request(Method::GET, "/api/v1/connections", Some(&member), None).await.error(401);
+    eventually(|| async { on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.status == 401 })
+        .await;
+    on_b.web(&config.admin_key, &id, json!({"method": "GET", "path": "/api/me"})).await.expect(200);
+    on_a.admin(Method::DELETE, &format!("/api/v1/connections/{id}?force=true"), None).await.expect(204);
+    eventually(|| async {
+        on_b.web(&config.admin_key, &id, json!({"method": "GET", "path": "/api/me"})).await.status == 404
+    })
+    .await;
+
     drop((a, b));
     assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
+}
+
+/// Polls `done` until it holds. The bound is a hang guard, not a timing claim: the change
+/// notification normally arrives in milliseconds, and the bench reports how many.
+async fn eventually<F: std::future::Future<Output = bool>>(mut done: impl FnMut() -> F) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "the other replica never saw the change");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Replicas started at the same moment on a fresh database (migrations, built-in plugin,

@@ -1,0 +1,190 @@
+//! The change feed: which cached rows another writer (or this process) has changed, so that an
+//! in-memory cache in front of the store can drop them.
+//!
+//! - **PostgreSQL:** triggers on `api_keys`, `integrations`, `connections` and `actions` send a
+//!   `NOTIFY keyway_changes` naming the row, delivered when its transaction commits; the feed
+//!   `LISTEN`s on a connection of its own and reconnects when it is lost.
+//! - **SQLite:** one file, usually one process. A connection of the feed's own polls
+//!   `PRAGMA data_version`, which moves when any other connection commits, and reports that
+//!   anything may have changed.
+//!
+//! A cache must trust its entries only between [`Watch::Live`] and the next [`Watch::Lost`]:
+//! while the feed is down, changes go unseen.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+/// The `NOTIFY` channel the PostgreSQL triggers send on.
+pub(crate) const CHANNEL: &str = "keyway_changes";
+
+/// How often the SQLite feed looks for other writers' commits.
+const SQLITE_POLL: Duration = Duration::from_millis(200);
+
+/// What changed. Keys are what a cache looks rows up by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The API key with this hash.
+    ApiKey(String),
+    /// The integration with this id.
+    Integration(String),
+    /// The connection with this id.
+    Connection(String),
+    /// An integration's declarative action.
+    Action {
+        /// The integration's id.
+        integration_id: String,
+        /// The action's name.
+        name: String,
+    },
+    /// Anything may have changed.
+    Everything,
+}
+
+/// One event of the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    /// The feed is delivering: from now on every committed change is reported. Anything cached
+    /// before may be stale.
+    Live,
+    /// A committed change.
+    Changed(Change),
+    /// The feed is down (the connection was lost): changes go unseen until the next `Live`.
+    Lost(String),
+}
+
+impl Change {
+    /// Reads a trigger's payload, `table:key` (the action key is `integration_id/name`).
+    pub(crate) fn from_payload(payload: &str) -> Change {
+        let Some((table, key)) = payload.split_once(':') else { return Change::Everything };
+        match table {
+            "api_keys" => Change::ApiKey(key.to_string()),
+            "integrations" => Change::Integration(key.to_string()),
+            "connections" => Change::Connection(key.to_string()),
+            "actions" => match key.split_once('/') {
+                Some((integration_id, name)) => {
+                    Change::Action { integration_id: integration_id.to_string(), name: name.to_string() }
+                }
+                None => Change::Everything,
+            },
+            _ => Change::Everything,
+        }
+    }
+}
+
+/// Runs the PostgreSQL feed until the receiver is dropped.
+pub(crate) async fn watch_postgres(pool: sqlx::PgPool, tx: mpsc::Sender<Watch>) {
+    let mut backoff = Duration::from_millis(100);
+    while !pool.is_closed() {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                if tx.send(Watch::Lost(format!("connecting the change listener: {e}"))).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            if tx.send(Watch::Lost(format!("listening for changes: {e}"))).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(backoff).await;
+            continue;
+        }
+        backoff = Duration::from_millis(100);
+        if tx.send(Watch::Live).await.is_err() {
+            return;
+        }
+        // `try_recv`, not `recv`: `recv` would reconnect a lost connection silently, minus the
+        // notifications sent meanwhile. Here a loss is reported, and the listener made anew.
+        loop {
+            let event = match listener.try_recv().await {
+                Ok(Some(notification)) => Watch::Changed(Change::from_payload(notification.payload())),
+                Ok(None) => Watch::Lost("the change listener's connection was lost".into()),
+                Err(e) => Watch::Lost(format!("the change listener failed: {e}")),
+            };
+            let lost = matches!(event, Watch::Lost(_));
+            if tx.send(event).await.is_err() {
+                return;
+            }
+            if lost {
+                break;
+            }
+        }
+    }
+}
+
+/// Runs the SQLite feed until the receiver is dropped. `options` open the same file.
+pub(crate) async fn watch_sqlite(options: Option<sqlx::sqlite::SqliteConnectOptions>, tx: mpsc::Sender<Watch>) {
+    use sqlx::Connection as _;
+    // An in-memory database has no other writer: this process's own writes are all there is,
+    // and the cache writes those through itself.
+    let Some(options) = options else {
+        let _ = tx.send(Watch::Live).await;
+        tx.closed().await;
+        return;
+    };
+    loop {
+        let mut conn = match sqlx::sqlite::SqliteConnection::connect_with(&options).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                if tx.send(Watch::Lost(format!("opening the change watcher: {e}"))).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut seen: Option<i64> = None;
+        loop {
+            let version = sqlx::query_scalar::<_, i64>("PRAGMA data_version").fetch_one(&mut conn).await;
+            let event = match (version, seen) {
+                (Ok(v), None) => {
+                    seen = Some(v);
+                    Some(Watch::Live)
+                }
+                (Ok(v), Some(old)) if v != old => {
+                    seen = Some(v);
+                    Some(Watch::Changed(Change::Everything))
+                }
+                (Ok(_), Some(_)) => None,
+                (Err(e), _) => Some(Watch::Lost(format!("reading the database's version: {e}"))),
+            };
+            let lost = matches!(event, Some(Watch::Lost(_)));
+            if let Some(event) = event
+                && tx.send(event).await.is_err()
+            {
+                return;
+            }
+            if lost {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(SQLITE_POLL) => {}
+                _ = tx.closed() => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_name_the_row_and_anything_else_means_everything() {
+        assert_eq!(Change::from_payload("api_keys:abc"), Change::ApiKey("abc".into()));
+        assert_eq!(Change::from_payload("connections:con_1"), Change::Connection("con_1".into()));
+        assert_eq!(Change::from_payload("integrations:int_1"), Change::Integration("int_1".into()));
+        assert_eq!(
+            Change::from_payload("actions:int_1/list-things"),
+            Change::Action { integration_id: "int_1".into(), name: "list-things".into() }
+        );
+        assert_eq!(Change::from_payload("actions:broken"), Change::Everything);
+        assert_eq!(Change::from_payload("plugins:x"), Change::Everything);
+        assert_eq!(Change::from_payload("garbage"), Change::Everything);
+    }
+}
