@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: formatting, lints, then every test in the workspace
-# (unit tests, the mock provider's, the storage suite on SQLite and PostgreSQL, and the
-# integration tests in tests/all against real components built from plugins/ and
-# tests/guests/, including `keyway serve` processes), then the fuzz corpora and a short run of
-# each fuzz target. Each stage prints how long it took.
+# The whole test suite, as CI runs it: formatting, lints, a smoke run of `keyway bench --quick`,
+# then every test in the workspace (unit tests, the mock provider's, the storage suite on
+# SQLite and PostgreSQL, and the integration tests in tests/all against real components built
+# from plugins/ and tests/guests/, including `keyway serve` processes), then the fuzz corpora
+# and a short run of each fuzz target. Each stage prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -45,6 +45,12 @@ done
 cargo clippy --locked --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 stage "cargo build (the keyway binary the process tests start)"
 cargo build --locked -p keyway
+# A smoke run of every benchmark row on the debug binary: it checks that the bench still works
+# (a row that errors or measures nothing fails the run), never how fast anything is.
+stage "keyway bench --quick (the benchmarks still run; no timing is judged)"
+bench_json=$(mktemp --suffix=.json)
+target/debug/keyway bench --quick --json "$bench_json"
+rm -f "$bench_json"
 
 stage "setup: waiting for PostgreSQL's install"
 if ! wait "$postgres_setup"; then

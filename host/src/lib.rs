@@ -13,8 +13,10 @@
 //! - [`service`], [`server`], [`serve`]: `keyway serve`, the REST API and the OAuth callback.
 //! - [`crypto`], [`keys`]: encryption at rest and API keys.
 //! - [`config`], [`cli`]: settings and the command-line companions of the REST API.
+//! - [`bench`]: `keyway bench`, issue #11's benchmarks against same-run baselines.
 
 pub mod actions;
+pub mod bench;
 pub mod builtin;
 pub mod cli;
 pub mod config;

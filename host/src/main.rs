@@ -21,6 +21,9 @@ enum Command {
     /// Run a full connection against a built-in strict mock provider: authorize, token
     /// exchange, one API call, refresh and revoke, printing each request (redacted).
     Demo,
+    /// Run issue #11's benchmarks, each against a baseline measured in the same run, print a
+    /// table of figures, ratios and targets, and write it as JSON. Build with `--release` first.
+    Bench(keyway::bench::BenchArgs),
     #[command(flatten)]
     Client(keyway::cli::Command),
 }
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
                 Err(e) => Err(e.into()),
             },
             Command::Demo => keyway::demo::run(&mut Stdout::new()).await,
+            Command::Bench(args) => keyway::bench::run(args, &mut Stdout::new()).await,
             Command::Client(command) => keyway::cli::run(command, &mut Stdout::new()).await,
         }
     });

@@ -1,0 +1,129 @@
+//! One module per benchmark of issue #11; each returns its rows. [`run_all`] starts what
+//! several share (the upstream, the pass-through, the SQLite server) once, and runs them in
+//! the table's order.
+
+pub mod action;
+pub mod exchange;
+pub mod hook;
+pub mod memory;
+pub mod request;
+pub mod startup;
+
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+
+use super::keyway::KeywayServer;
+use super::load::{self, Sample};
+use super::passthrough::Passthrough;
+use super::upstream::Upstream;
+use super::{Plan, Row};
+
+/// Runs every benchmark, saying on `out` which one runs now (a full run takes minutes).
+pub async fn run_all(plan: &Plan, postgres: Option<&str>, out: &mut impl Write) -> anyhow::Result<Vec<Row>> {
+    let mut progress = |what: &str| -> std::io::Result<()> {
+        writeln!(out, "  running: {what}")?;
+        out.flush()
+    };
+    let upstream = Upstream::start().await.context("starting the bench upstream")?;
+    let passthrough = Passthrough::start(upstream.base_url()).await.context("starting the pass-through")?;
+    // One data directory for every in-process server: they share its compiled-plugin cache.
+    let data = tempfile::tempdir().context("creating the bench's temporary data directory")?;
+    let sqlite = KeywayServer::start(data.path(), None).await.context("assembling Keyway on SQLite")?;
+
+    let mut rows = Vec::new();
+    progress("/request on SQLite")?;
+    rows.extend(request::run(plan, &upstream, &passthrough, &sqlite, "SQLite").await?);
+    match postgres {
+        Some(url) => {
+            progress("/request on PostgreSQL")?;
+            let server = KeywayServer::start(data.path(), Some(url)).await.context(
+                "--postgres: cannot run Keyway on that database; check that PostgreSQL is up at that address and that \
+                 the URL (postgres://user:password@host/db) names a database its user may create tables in",
+            )?;
+            rows.extend(request::run(plan, &upstream, &passthrough, &server, "PostgreSQL").await?);
+        }
+        None => rows.extend(request::skipped("PostgreSQL", "no --postgres")),
+    }
+    progress("hook call")?;
+    rows.extend(hook::run(plan).await?);
+    progress("code exchange")?;
+    rows.extend(exchange::run(plan, &sqlite).await?);
+    progress("composite action")?;
+    rows.extend(action::run(plan, &upstream, &passthrough, &sqlite).await?);
+    progress("start-up")?;
+    rows.extend(startup::run(plan).await?);
+    progress("in-flight action runs (a `keyway serve` child)")?;
+    rows.extend(memory::run(plan, &upstream, data.path()).await?);
+    Ok(rows)
+}
+
+/// A name no earlier run used, for integrations in a `--postgres` database that outlives us.
+pub(crate) fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("{prefix}-{nanos:x}")
+}
+
+/// Runs `keyway_op` and `baseline_op` at `concurrency` for the plan's rounds of segments,
+/// alternating which goes first, after an untimed warm-up of each: drift in the shared
+/// machine's load then hits both sides alike.
+pub(crate) async fn interleaved<K, KF, B, BF>(
+    plan: &Plan,
+    concurrency: usize,
+    keyway_op: K,
+    baseline_op: B,
+) -> anyhow::Result<(Sample, Sample)>
+where
+    K: Fn() -> KF + Clone + Send + Sync + 'static,
+    KF: Future<Output = anyhow::Result<()>> + Send,
+    B: Fn() -> BF + Clone + Send + Sync + 'static,
+    BF: Future<Output = anyhow::Result<()>> + Send,
+{
+    load::for_duration(concurrency, plan.warmup, baseline_op.clone()).await.context("baseline warm-up")?;
+    load::for_duration(concurrency, plan.warmup, keyway_op.clone()).await.context("Keyway warm-up")?;
+    let (mut keyway, mut baseline) = (Sample::default(), Sample::default());
+    for round in 0..plan.rounds {
+        for keyway_turn in [round % 2 == 1, round % 2 == 0] {
+            if keyway_turn {
+                keyway
+                    .merge(&load::for_duration(concurrency, plan.segment, keyway_op.clone()).await.context("Keyway")?);
+            } else {
+                let segment = load::for_duration(concurrency, plan.segment, baseline_op.clone()).await;
+                baseline.merge(&segment.context("baseline")?);
+            }
+        }
+    }
+    Ok((keyway, baseline))
+}
+
+/// `p50`, `p99` and the call count of a sample, for a row's JSON details.
+pub(crate) fn summary(sample: &Sample) -> serde_json::Value {
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    serde_json::json!({
+        "p50_us": us(sample.p50()),
+        "p99_us": us(sample.p99()),
+        "rps": (!sample.elapsed().is_zero()).then(|| sample.rps()),
+        "calls": sample.count(),
+    })
+}
+
+/// POSTs `body` to `url` with `key` and checks that the answer is a 200 wrapping the
+/// upstream's 200: the same check on both sides of a row, so neither counts a refusal.
+pub(crate) async fn post_forwarded(client: &reqwest::Client, url: &str, key: &str, body: &str) -> anyhow::Result<()> {
+    let response = client
+        .post(url)
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .with_context(|| format!("POST {url}"))?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.with_context(|| format!("POST {url}: reading the answer"))?;
+    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if status != 200 || answer["status"] != 200 {
+        anyhow::bail!("POST {url} answered {status}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(300)]));
+    }
+    Ok(())
+}
