@@ -49,7 +49,7 @@ cargo build --locked -p keyway
 # (a row that errors or measures nothing fails the run), never how fast anything is.
 stage "keyway bench --quick (the benchmarks still run; no timing is judged)"
 bench_json=$(mktemp --suffix=.json)
-target/debug/keyway bench --quick --json "$bench_json"
+"${CARGO_TARGET_DIR:-target}/debug/keyway" bench --quick --json "$bench_json"
 rm -f "$bench_json"
 
 stage "setup: waiting for PostgreSQL's install"
