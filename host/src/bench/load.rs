@@ -99,12 +99,7 @@ where
             anyhow::Ok(sample)
         }));
     }
-    let mut total = Sample::default();
-    for task in tasks {
-        total.merge(&task.await.context("a load task panicked")??);
-    }
-    total.elapsed = started.elapsed();
-    Ok(total)
+    gather(tasks, started).await
 }
 
 /// Runs `op` once per item, `concurrency` at a time, timing each call: for work that needs
@@ -132,6 +127,14 @@ where
             anyhow::Ok(sample)
         }));
     }
+    gather(tasks, started).await
+}
+
+/// Merges the tasks' samples; the whole run took from `started` until the last finished.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Sample>>>,
+    started: Instant,
+) -> anyhow::Result<Sample> {
     let mut total = Sample::default();
     for task in tasks {
         total.merge(&task.await.context("a load task panicked")??);

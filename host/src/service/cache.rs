@@ -23,7 +23,7 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
-use keyway_store::{ActionRecord, ApiKeyRecord, Change, ConnectionRecord, IntegrationRecord, Store, Watch};
+use keyway_store::{ActionRecord, ApiKeyRecord, Change, ConnectionRecord, IntegrationRecord, Store, StoreError, Watch};
 
 /// Entries per kind by default: past this, an arbitrary entry makes room.
 pub const DEFAULT_ENTRIES: usize = 10_000;
@@ -34,18 +34,23 @@ pub(crate) struct HotCache {
     /// Whether the change feed is live: only then are entries trusted.
     live: AtomicBool,
     capacity: usize,
-    keys: Map<String, ApiKeyRecord>,
-    integrations: Map<String, IntegrationRecord>,
-    connections: Map<String, ConnectionRecord>,
-    actions: Map<(String, String), ActionRecord>,
+    /// API keys, by hash.
+    pub(crate) keys: Map<String, ApiKeyRecord>,
+    /// Integrations, by id.
+    pub(crate) integrations: Map<String, IntegrationRecord>,
+    /// Connections, by id.
+    pub(crate) connections: Map<String, ConnectionRecord>,
+    /// Declarative actions, by integration id and name.
+    pub(crate) actions: Map<(String, String), ActionRecord>,
 }
 
 /// A fill ticket: the generation seen before the store was read.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ticket(u64);
 
+/// One kind of cached row.
 #[derive(Debug)]
-struct Map<K, V> {
+pub(crate) struct Map<K, V> {
     entries: RwLock<HashMap<K, Arc<V>>>,
     generation: AtomicU64,
 }
@@ -166,38 +171,41 @@ impl HotCache {
         self.live.load(Ordering::Acquire)
     }
 
-    /// Whether the cache is being used (the change feed is live).
-    pub(crate) fn enabled(&self) -> bool {
-        self.is_live()
+    /// The row under `key` in `map`; `None` (a miss, or a cache that is not live) means: read
+    /// the store.
+    pub(crate) fn lookup<K: Eq + Hash + Clone, V>(&self, map: &Map<K, V>, key: &K) -> Option<Arc<V>> {
+        if self.is_live() { map.get(key) } else { None }
+    }
+
+    /// The ticket to take before reading the store for `map`.
+    pub(crate) fn ticket<K: Eq + Hash + Clone, V>(&self, map: &Map<K, V>) -> Ticket {
+        map.ticket()
+    }
+
+    /// Keeps what the store returned, unless a change was dropped since `ticket` was taken.
+    pub(crate) fn fill<K: Eq + Hash + Clone, V>(&self, map: &Map<K, V>, ticket: Ticket, key: K, value: Arc<V>) {
+        if self.is_live() {
+            map.fill(ticket, key, value, self.capacity);
+        }
+    }
+
+    /// The row under `key` in `map`, else what `fetch` reads from the store, kept for next time.
+    pub(crate) async fn read_through<K: Eq + Hash + Clone, V>(
+        &self,
+        map: &Map<K, V>,
+        key: K,
+        fetch: impl Future<Output = Result<Option<V>, StoreError>>,
+    ) -> Result<Option<Arc<V>>, StoreError> {
+        if let Some(hit) = self.lookup(map, &key) {
+            return Ok(Some(hit));
+        }
+        let ticket = self.ticket(map);
+        let Some(found) = fetch.await? else { return Ok(None) };
+        let found = Arc::new(found);
+        self.fill(map, ticket, key, found.clone());
+        Ok(Some(found))
     }
 }
-
-/// One kind of cached row: how to look it up, ticket, and fill. `None` from `get` (a miss, or
-/// a cache that is not live) means: read the store.
-macro_rules! kind {
-    ($get:ident, $ticket:ident, $fill:ident, $map:ident, $key:ty, $value:ty) => {
-        impl HotCache {
-            pub(crate) fn $get(&self, key: &$key) -> Option<Arc<$value>> {
-                if self.is_live() { self.$map.get(key) } else { None }
-            }
-
-            pub(crate) fn $ticket(&self) -> Ticket {
-                self.$map.ticket()
-            }
-
-            pub(crate) fn $fill(&self, ticket: Ticket, key: $key, value: Arc<$value>) {
-                if self.is_live() {
-                    self.$map.fill(ticket, key, value, self.capacity);
-                }
-            }
-        }
-    };
-}
-
-kind!(key, key_ticket, fill_key, keys, String, ApiKeyRecord);
-kind!(integration, integration_ticket, fill_integration, integrations, String, IntegrationRecord);
-kind!(connection, connection_ticket, fill_connection, connections, String, ConnectionRecord);
-kind!(action, action_ticket, fill_action, actions, (String, String), ActionRecord);
 
 #[cfg(test)]
 mod tests {
@@ -220,28 +228,28 @@ mod tests {
     #[test]
     fn nothing_is_cached_or_served_until_the_feed_is_live() {
         let cache = HotCache::new(10);
-        let ticket = cache.action_ticket();
-        cache.fill_action(ticket, key("a"), action("a"));
-        assert!(cache.action(&key("a")).is_none());
+        let ticket = cache.ticket(&cache.actions);
+        cache.fill(&cache.actions, ticket, key("a"), action("a"));
+        assert!(cache.lookup(&cache.actions, &key("a")).is_none());
         cache.apply(Watch::Live);
-        let ticket = cache.action_ticket();
-        cache.fill_action(ticket, key("a"), action("a"));
-        assert!(cache.action(&key("a")).is_some());
+        let ticket = cache.ticket(&cache.actions);
+        cache.fill(&cache.actions, ticket, key("a"), action("a"));
+        assert!(cache.lookup(&cache.actions, &key("a")).is_some());
         cache.apply(Watch::Lost("test".into()));
-        assert!(cache.action(&key("a")).is_none(), "a lost feed serves nothing");
+        assert!(cache.lookup(&cache.actions, &key("a")).is_none(), "a lost feed serves nothing");
         cache.apply(Watch::Live);
-        assert!(cache.action(&key("a")).is_none(), "and comes back empty");
+        assert!(cache.lookup(&cache.actions, &key("a")).is_none(), "and comes back empty");
     }
 
     #[test]
     fn a_fill_that_read_before_a_change_does_not_land() {
         let cache = HotCache::new(10);
         cache.apply(Watch::Live);
-        let ticket = cache.action_ticket();
+        let ticket = cache.ticket(&cache.actions);
         // The row changes (and is dropped) while this reader is at the store.
         cache.changed(&Change::Action { integration_id: "int_1".into(), name: "a".into() });
-        cache.fill_action(ticket, key("a"), action("a"));
-        assert!(cache.action(&key("a")).is_none());
+        cache.fill(&cache.actions, ticket, key("a"), action("a"));
+        assert!(cache.lookup(&cache.actions, &key("a")).is_none());
     }
 
     #[test]
@@ -249,12 +257,12 @@ mod tests {
         let cache = HotCache::new(10);
         cache.apply(Watch::Live);
         for name in ["a", "b"] {
-            cache.fill_action(cache.action_ticket(), key(name), action(name));
+            cache.fill(&cache.actions, cache.ticket(&cache.actions), key(name), action(name));
         }
         cache.changed(&Change::Action { integration_id: "int_1".into(), name: "a".into() });
-        assert!(cache.action(&key("a")).is_none() && cache.action(&key("b")).is_some());
+        assert!(cache.lookup(&cache.actions, &key("a")).is_none() && cache.lookup(&cache.actions, &key("b")).is_some());
         cache.changed(&Change::Integration("int_1".into()));
-        assert!(cache.action(&key("b")).is_none());
+        assert!(cache.lookup(&cache.actions, &key("b")).is_none());
     }
 
     #[test]
@@ -262,10 +270,10 @@ mod tests {
         let cache = HotCache::new(2);
         cache.apply(Watch::Live);
         for name in ["a", "b", "c"] {
-            cache.fill_action(cache.action_ticket(), key(name), action(name));
+            cache.fill(&cache.actions, cache.ticket(&cache.actions), key(name), action(name));
         }
-        let kept = ["a", "b", "c"].iter().filter(|n| cache.action(&key(n)).is_some()).count();
+        let kept = ["a", "b", "c"].iter().filter(|n| cache.lookup(&cache.actions, &key(n)).is_some()).count();
         assert_eq!(kept, 2);
-        assert!(cache.action(&key("c")).is_some(), "the newest entry is kept");
+        assert!(cache.lookup(&cache.actions, &key("c")).is_some(), "the newest entry is kept");
     }
 }

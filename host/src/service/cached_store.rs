@@ -27,45 +27,20 @@ impl CachedStore {
         Self { inner, cache }
     }
 
-    /// The cache, to follow the change feed.
-    pub(crate) fn cache(&self) -> &Arc<HotCache> {
-        &self.cache
-    }
-
     /// The API key with this hash, from the cache when it is there.
     pub(crate) async fn cached_api_key(&self, hash: &str) -> Result<Option<Arc<ApiKeyRecord>>, StoreError> {
-        if let Some(hit) = self.cache.key(&hash.to_string()) {
-            return Ok(Some(hit));
-        }
-        let ticket = self.cache.key_ticket();
-        let Some(found) = self.inner.get_api_key_by_hash(hash).await? else { return Ok(None) };
-        let found = Arc::new(found);
-        self.cache.fill_key(ticket, hash.to_string(), found.clone());
-        Ok(Some(found))
+        let fetch = self.inner.get_api_key_by_hash(hash);
+        self.cache.read_through(&self.cache.keys, hash.to_string(), fetch).await
     }
 
     /// The integration with this id, from the cache when it is there.
     pub(crate) async fn cached_integration(&self, id: &str) -> Result<Option<Arc<IntegrationRecord>>, StoreError> {
-        if let Some(hit) = self.cache.integration(&id.to_string()) {
-            return Ok(Some(hit));
-        }
-        let ticket = self.cache.integration_ticket();
-        let Some(found) = self.inner.get_integration(id).await? else { return Ok(None) };
-        let found = Arc::new(found);
-        self.cache.fill_integration(ticket, id.to_string(), found.clone());
-        Ok(Some(found))
+        self.cache.read_through(&self.cache.integrations, id.to_string(), self.inner.get_integration(id)).await
     }
 
     /// The connection with this id, from the cache when it is there.
     pub(crate) async fn cached_connection(&self, id: &str) -> Result<Option<Arc<ConnectionRecord>>, StoreError> {
-        if let Some(hit) = self.cache.connection(&id.to_string()) {
-            return Ok(Some(hit));
-        }
-        let ticket = self.cache.connection_ticket();
-        let Some(found) = self.inner.get_connection(id).await? else { return Ok(None) };
-        let found = Arc::new(found);
-        self.cache.fill_connection(ticket, id.to_string(), found.clone());
-        Ok(Some(found))
+        self.cache.read_through(&self.cache.connections, id.to_string(), self.inner.get_connection(id)).await
     }
 
     /// The integration's declarative action `name`, from the cache when it is there.
@@ -75,14 +50,7 @@ impl CachedStore {
         name: &str,
     ) -> Result<Option<Arc<ActionRecord>>, StoreError> {
         let key = (integration_id.to_string(), name.to_string());
-        if let Some(hit) = self.cache.action(&key) {
-            return Ok(Some(hit));
-        }
-        let ticket = self.cache.action_ticket();
-        let Some(found) = self.inner.get_action(integration_id, name).await? else { return Ok(None) };
-        let found = Arc::new(found);
-        self.cache.fill_action(ticket, key, found.clone());
-        Ok(Some(found))
+        self.cache.read_through(&self.cache.actions, key, self.inner.get_action(integration_id, name)).await
     }
 
     /// Drops `change` from the cache once `result` is in: committed or not, the cached copy may

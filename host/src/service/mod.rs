@@ -165,11 +165,6 @@ impl Service {
         &self.dyn_store
     }
 
-    /// Whether the hot-path cache is in use: on, and following a live change feed.
-    pub fn cache_enabled(&self) -> bool {
-        self.store.cache().enabled()
-    }
-
     /// The loaded plugins.
     pub fn plugins(&self) -> &Arc<PluginRegistry> {
         &self.plugins
