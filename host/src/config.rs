@@ -15,6 +15,7 @@
 //! refresh_margin = "5m"
 //! action_max_calls = 50
 //! action_deadline = "30s"
+//! cache_entries = 10000
 //! insecure_http_hosts = ["mock.test"]
 //! blocked_networks = ["203.0.113.0/24"]
 //! allowed_networks = ["10.20.0.5"]
@@ -30,6 +31,8 @@
 //! integration_concurrent_calls = 8
 //! quota_wait = "2s"
 //! hook_max_calls = 20
+//! keep_resident_memory_kib = 1024
+//! keep_resident_table_kib = 64
 //! ```
 //!
 //! Reading the file is the only I/O here; the server builds its clients and store from the
@@ -102,6 +105,10 @@ pub struct ServeArgs {
     /// [default: 30s].
     #[arg(long, env = "KEYWAY_ACTION_DEADLINE", value_name = "DURATION")]
     pub action_deadline: Option<String>,
+    /// How many API keys, integrations, connections and actions (each) the in-memory cache
+    /// keeps between requests; `0` reads the database on every request [default: 10000].
+    #[arg(long, env = "KEYWAY_CACHE_ENTRIES", value_name = "N")]
+    pub cache_entries: Option<usize>,
     /// Hosts plugins may call over plain http; `*.example.test` (one label under a domain)
     /// allowed. Comma-separated in the environment.
     #[arg(long, env = "KEYWAY_INSECURE_HTTP_HOSTS", value_delimiter = ',', value_name = "HOST")]
@@ -140,6 +147,8 @@ pub struct Settings {
     pub refresh_margin: Duration,
     /// Per-invocation bounds on custom actions.
     pub actions: ActionLimits,
+    /// Entries of each kind the hot-path cache keeps; 0 turns it off.
+    pub cache_entries: usize,
     /// Outbound HTTP policy: `insecure_http_hosts`, `resolve`, `blocked_networks`.
     pub egress: EgressConfig,
     /// Per-call plugin limits.
@@ -159,6 +168,7 @@ impl fmt::Debug for Settings {
             .field("state_ttl", &self.state_ttl)
             .field("refresh_margin", &self.refresh_margin)
             .field("actions", &self.actions)
+            .field("cache_entries", &self.cache_entries)
             .field("egress", &self.egress)
             .field("limits", &self.limits)
             .field("public_url_from_listen", &self.public_url_from_listen)
@@ -231,6 +241,7 @@ struct FileSettings {
     refresh_margin: Option<String>,
     action_max_calls: Option<u32>,
     action_deadline: Option<String>,
+    cache_entries: Option<usize>,
     insecure_http_hosts: Option<Vec<String>>,
     resolve: Option<BTreeMap<String, String>>,
     blocked_networks: Option<Vec<String>>,
@@ -249,6 +260,8 @@ struct FileLimits {
     integration_concurrent_calls: Option<u64>,
     quota_wait: Option<String>,
     hook_max_calls: Option<u32>,
+    keep_resident_memory_kib: Option<u64>,
+    keep_resident_table_kib: Option<u64>,
 }
 
 impl FileSettings {
@@ -342,6 +355,9 @@ impl Settings {
             actions.deadline = deadline;
         }
 
+        let cache_entries = pick(args.cache_entries, file.cache_entries, from_file)
+            .map_or(crate::service::DEFAULT_CACHE_ENTRIES, |(entries, _)| entries);
+
         let mut egress = EgressConfig::default();
         if let Some((hosts, origin)) = pick_list(&args.insecure_http_hosts, file.insecure_http_hosts, from_file) {
             egress.insecure_http_hosts = hosts
@@ -427,6 +443,21 @@ impl Settings {
                 }
                 limits.hook_max_calls = calls;
             }
+            let kib = |key: &str, value: u64| {
+                usize::try_from(value).ok().and_then(|kib| kib.checked_mul(1 << 10)).ok_or_else(|| {
+                    invalid(
+                        &format!("limits.{key}"),
+                        &file_origin,
+                        format!("`{value}` KiB is out of range; write e.g. `1024`"),
+                    )
+                })
+            };
+            if let Some(value) = file_limits.keep_resident_memory_kib {
+                limits.keep_resident_memory_bytes = kib("keep_resident_memory_kib", value)?;
+            }
+            if let Some(value) = file_limits.keep_resident_table_kib {
+                limits.keep_resident_table_bytes = kib("keep_resident_table_kib", value)?;
+            }
         }
 
         Ok(Settings {
@@ -437,6 +468,7 @@ impl Settings {
             state_ttl,
             refresh_margin,
             actions,
+            cache_entries,
             egress,
             limits,
             public_url_from_listen,
@@ -975,5 +1007,27 @@ mod tests {
         assert_eq!(limits.cpu_budget, Limits::default().cpu_budget);
         let file = TempToml::new("[limits]\nmax_memory_mib = 0\n");
         assert!(error_text(&file.args()).contains("`limits.max_memory_mib` in"));
+    }
+
+    #[test]
+    fn the_cache_size_comes_from_a_flag_or_the_file_and_zero_turns_it_off() {
+        let defaults = Settings::load(&TempToml::new("").args()).unwrap();
+        assert_eq!(defaults.cache_entries, crate::service::DEFAULT_CACHE_ENTRIES);
+        let file = TempToml::new("cache_entries = 0\n");
+        assert_eq!(Settings::load(&file.args()).unwrap().cache_entries, 0);
+        let args = ServeArgs { cache_entries: Some(25), ..file.args() };
+        assert_eq!(Settings::load(&args).unwrap().cache_entries, 25);
+    }
+
+    #[test]
+    fn what_stays_resident_between_calls_comes_from_the_limits_table() {
+        let limits = Settings::load(&TempToml::new("").args()).unwrap().limits;
+        assert_eq!(limits.keep_resident_memory_bytes, Limits::default().keep_resident_memory_bytes);
+        let file = TempToml::new("[limits]\nkeep_resident_memory_kib = 256\nkeep_resident_table_kib = 0\n");
+        let limits = Settings::load(&file.args()).unwrap().limits;
+        assert_eq!(limits.keep_resident_memory_bytes, 256 << 10);
+        assert_eq!(limits.keep_resident_table_bytes, 0);
+        let file = TempToml::new(&format!("[limits]\nkeep_resident_memory_kib = {}\n", u64::MAX));
+        assert!(error_text(&file.args()).starts_with("`limits.keep_resident_memory_kib` in "));
     }
 }

@@ -4,11 +4,13 @@
 //! secrets; every request on the wire comes from the plugin. This module knows nothing of
 //! storage: callers load a [`ConnectionState`], run a step, and persist what it returns.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use keyway_policy::text::{self as clip, clip_plugin_text};
 use oauth2::{CsrfToken, PkceCodeChallenge};
+use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::connection::{ConnectionState, Credentials, Tokens, unix_seconds};
@@ -34,6 +36,9 @@ const MAX_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
 /// How many named secrets a connection keeps, and how long a name may be.
 const MAX_NAMED_SECRETS: usize = 16;
 const MAX_SECRET_NAME: usize = 64;
+/// How many connections' API targets one [`Flows`] remembers. An entry is a URL, a few
+/// placement templates and an allowlist: well under a KiB.
+const API_MEMO_ENTRIES: usize = 4096;
 
 /// Why a flow step failed.
 #[derive(Debug, thiserror::Error)]
@@ -146,15 +151,35 @@ pub struct ApiCall {
 /// Holds templates, never secrets.
 #[derive(Debug, Clone)]
 pub struct ApiTarget {
-    base: Url,
-    auth: Vec<AuthPlacement>,
-    allowlist: Allowlist,
+    resolved: Arc<ResolvedApi>,
+    /// Built per call from the live integration and connection: it holds their secrets, which
+    /// the memo never keeps.
     redactor: Redactor,
     /// The plugin, when its manifest says it signs requests.
     signer: Option<Arc<LoadedPlugin>>,
 }
 
+/// What `api-base` and `api-auth` answered, checked, with the allowlist it was checked
+/// against: all functions of the plugin and the hook context, so they can be remembered under
+/// a digest of those. No secret: placements are templates, filled per call.
+#[derive(Debug)]
+struct ResolvedApi {
+    base: Url,
+    auth: Vec<AuthPlacement>,
+    allowlist: Allowlist,
+}
+
 impl ApiTarget {
+    /// The base URL relative API paths resolve against.
+    pub fn base(&self) -> &Url {
+        &self.resolved.base
+    }
+
+    /// How credentials go on each request, as templates (`Bearer {access_token}`).
+    pub fn placements(&self) -> &[AuthPlacement] {
+        &self.resolved.auth
+    }
+
     /// The integration's secrets (the client secret) and the credentials the target was made
     /// with, for masking.
     pub fn redactor(&self) -> &Redactor {
@@ -168,7 +193,7 @@ impl ApiTarget {
         let mut redactor = self.redactor.clone();
         conn.credentials.register(&mut redactor);
         let values = TemplateValues { conn, integration };
-        for placement in &self.auth {
+        for placement in &self.resolved.auth {
             if let AuthPlacement::Basic((user, pass)) = placement
                 && let (Ok(user), Ok(pass)) = (values.fill(user), values.fill(pass))
             {
@@ -179,6 +204,119 @@ impl ApiTarget {
     }
 }
 
+/// The API targets already resolved, by [`api_memo_key`]: an API call on a known connection
+/// pays no plugin instance. Bounded; the oldest entry goes first. A changed integration,
+/// input or metadata value is a different key, so nothing needs invalidating: stale entries
+/// just age out.
+struct ApiMemo {
+    /// Random per memo, hashed first: a digest of a weak client secret cannot be checked
+    /// against guesses without it.
+    salt: String,
+    entries: Mutex<MemoEntries>,
+}
+
+#[derive(Default)]
+struct MemoEntries {
+    map: HashMap<[u8; 32], Arc<ResolvedApi>>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl std::fmt::Debug for ApiMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiMemo").field("entries", &self.entries.lock().map_or(0, |e| e.map.len())).finish()
+    }
+}
+
+impl ApiMemo {
+    fn new() -> Self {
+        Self { salt: CsrfToken::new_random().secret().clone(), entries: Mutex::default() }
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<ResolvedApi>> {
+        self.entries.lock().expect("api memo").map.get(key).cloned()
+    }
+
+    fn insert(&self, key: [u8; 32], value: Arc<ResolvedApi>) {
+        let mut entries = self.entries.lock().expect("api memo");
+        if entries.map.insert(key, value).is_some() {
+            // Two calls missed at once and both asked the plugin: the order already has it.
+            return;
+        }
+        entries.order.push_back(key);
+        while entries.order.len() > API_MEMO_ENTRIES {
+            if let Some(oldest) = entries.order.pop_front() {
+                entries.map.remove(&oldest);
+            }
+        }
+    }
+}
+
+/// The memo key of `api-base` and `api-auth` for `plugin` on `ctx`: a SHA-256 over an
+/// unambiguous encoding (every field length-prefixed) of the memo's salt, the component hash and every field
+/// the hooks receive. The context holds the client secret and secret settings; only this
+/// digest of them is kept. The destructuring is exhaustive, so a field added to the context
+/// cannot be left out of the key.
+fn api_memo_key(salt: &str, plugin: &LoadedPlugin, ctx: &HookContext) -> [u8; 32] {
+    let HookContext { integration, inputs, metadata } = ctx;
+    let wit::Integration {
+        auth_method,
+        client_id,
+        client_secret,
+        site,
+        authorization_url,
+        token_path,
+        revoke_path,
+        scopes,
+        client_auth,
+        pkce,
+        settings,
+    } = integration;
+    let mut hasher = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    };
+    field(b"keyway api-target memo v1");
+    field(salt.as_bytes());
+    field(plugin.hash.as_bytes());
+    let auth_method = match auth_method {
+        wit::AuthMethod::Oauth2 => "oauth2",
+        wit::AuthMethod::Basic => "basic",
+        wit::AuthMethod::Token => "token",
+    };
+    field(auth_method.as_bytes());
+    for text in [client_id, client_secret, site, authorization_url, token_path] {
+        field(text.as_bytes());
+    }
+    match revoke_path {
+        Some(path) => {
+            field(b"some");
+            field(path.as_bytes());
+        }
+        None => field(b"none"),
+    }
+    field(&(scopes.len() as u64).to_le_bytes());
+    for scope in scopes {
+        field(scope.as_bytes());
+    }
+    let client_auth = match client_auth {
+        wit::ClientAuth::Basic => "basic",
+        wit::ClientAuth::Post => "post",
+        wit::ClientAuth::BasicAndPost => "basic-and-post",
+    };
+    field(client_auth.as_bytes());
+    field(&[u8::from(*pkce)]);
+    field(settings.as_bytes());
+    for pairs in [inputs, metadata] {
+        field(&(pairs.len() as u64).to_le_bytes());
+        for (k, v) in pairs {
+            field(k.as_bytes());
+            field(v.as_bytes());
+        }
+    }
+    hasher.finalize().into()
+}
+
 /// Runs flow steps. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Flows {
@@ -186,12 +324,13 @@ pub struct Flows {
     egress: EgressClient,
     redirect_uri: String,
     state_ttl: Duration,
+    api_memo: Arc<ApiMemo>,
 }
 
 impl Flows {
     /// `redirect_uri` is the public URL plus `/oauth`.
     pub fn new(engine: Arc<PluginEngine>, egress: EgressClient, redirect_uri: String, state_ttl: Duration) -> Self {
-        Self { engine, egress, redirect_uri, state_ttl }
+        Self { engine, egress, redirect_uri, state_ttl, api_memo: Arc::new(ApiMemo::new()) }
     }
 
     /// The redirect URI every authorize request carries.
@@ -412,6 +551,11 @@ impl Flows {
     /// Asks the plugin where the connection's API is and how to authenticate to it. The
     /// answer holds no secret (placements are templates), so an action computes it once and
     /// reuses it for every call, across refreshes.
+    ///
+    /// The answers of `api-base` and `api-auth` are remembered under a digest of the plugin and
+    /// of everything the hooks see ([`hook_context`]): the next call with the same context
+    /// starts no instance. An answer is not remembered when the hook failed, or when it sent an
+    /// outbound request, since then it may depend on more than its context.
     pub async fn api_target(
         &self,
         plugin: &LoadedPlugin,
@@ -420,10 +564,37 @@ impl Flows {
         trace: &Recorder,
     ) -> Result<ApiTarget, FlowError> {
         let ctx = hook_context(integration, conn);
+        let key = api_memo_key(&self.api_memo.salt, plugin, &ctx);
+        let resolved = match self.api_memo.get(&key) {
+            Some(resolved) => resolved,
+            None => {
+                let (resolved, sent) = self.resolve_api(plugin, integration, conn, ctx, trace).await?;
+                let resolved = Arc::new(resolved);
+                if sent == 0 {
+                    self.api_memo.insert(key, resolved.clone());
+                }
+                resolved
+            }
+        };
+        // Cloned only for signing plugins: the others keep the fast path.
+        let signer = plugin.manifest.signs_requests.then(|| Arc::new(plugin.clone()));
+        Ok(ApiTarget { resolved, redactor: secrets_of(integration, conn), signer })
+    }
+
+    /// Runs `api-base` and `api-auth` and checks the base against the connection's
+    /// allowlist. Also returns how many outbound requests the two hooks sent.
+    async fn resolve_api(
+        &self,
+        plugin: &LoadedPlugin,
+        integration: &IntegrationConfig,
+        conn: &ConnectionState,
+        ctx: HookContext,
+        trace: &Recorder,
+    ) -> Result<(ResolvedApi, u32), FlowError> {
         let env = self.env(plugin, integration, conn, trace)?;
-        let (base, env) = self.engine.api_base(plugin, env, ctx.clone()).await?;
+        let (base, env, sent_for_base) = self.engine.api_base_counted(plugin, env, ctx.clone()).await?;
         let base = base?;
-        let (auth, env) = self.engine.api_auth(plugin, env, ctx).await?;
+        let (auth, env, sent_for_auth) = self.engine.api_auth_counted(plugin, env, ctx).await?;
         let auth = auth?;
         let name = &plugin.manifest.name;
         let base = Url::parse(&base).map_err(|e| {
@@ -442,9 +613,7 @@ impl Flows {
                 clip::clip(&reason, 512)
             ))
         })?;
-        // Cloned only for signing plugins: the others keep the fast path.
-        let signer = plugin.manifest.signs_requests.then(|| Arc::new(plugin.clone()));
-        Ok(ApiTarget { base, auth, allowlist: env.allowlist, redactor: env.redactor, signer })
+        Ok((ResolvedApi { base, auth, allowlist: env.allowlist }, sent_for_base + sent_for_auth))
     }
 
     /// Sends one API call to `target` with the connection's current credentials.
@@ -456,7 +625,7 @@ impl Flows {
         call: ApiCall,
         trace: &Recorder,
     ) -> Result<OutboundResponse, FlowError> {
-        let mut url = resolve_api_url(&target.base, &call.path)?;
+        let mut url = resolve_api_url(&target.resolved.base, &call.path)?;
         for (k, v) in &call.query {
             url.query_pairs_mut().append_pair(k, v);
         }
@@ -465,7 +634,7 @@ impl Flows {
         // The credentials may have changed since the target was made (a refresh).
         let redactor = target.redactor_for(integration, conn);
         let values = TemplateValues { conn, integration };
-        for placement in &target.auth {
+        for placement in &target.resolved.auth {
             match placement {
                 AuthPlacement::Header((name, template)) => {
                     headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
@@ -490,7 +659,7 @@ impl Flows {
         if let Some(plugin) = &target.signer {
             request = self.sign(plugin, integration, conn, request, &redactor).await?;
         }
-        Ok(self.egress.send(&target.allowlist, &request, &redactor, trace).await?)
+        Ok(self.egress.send(&target.resolved.allowlist, &request, &redactor, trace).await?)
     }
 
     /// Has the plugin sign one API call. The hook runs in an instance of its own with an empty
@@ -839,6 +1008,28 @@ mod tests {
         let many = auth_flow::TokenSet { secrets: many, ..token_set("a", None) };
         let err = accept_token_set(many, SystemTime::now(), None).unwrap_err();
         assert!(err.to_string().contains("at most 16"), "{err}");
+    }
+
+    #[test]
+    fn the_api_memo_is_bounded_and_forgets_its_oldest_entries_first() {
+        let memo = ApiMemo::new();
+        let key = |i: usize| {
+            let mut key = [0u8; 32];
+            key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            key
+        };
+        let target = Arc::new(ResolvedApi {
+            base: Url::parse("https://api.example.com").unwrap(),
+            auth: vec![],
+            allowlist: Allowlist::default(),
+        });
+        for i in 0..API_MEMO_ENTRIES + 10 {
+            memo.insert(key(i), target.clone());
+        }
+        memo.insert(key(API_MEMO_ENTRIES + 9), target.clone());
+        assert_eq!(memo.entries.lock().unwrap().map.len(), API_MEMO_ENTRIES);
+        assert!(memo.get(&key(9)).is_none() && memo.get(&key(10)).is_some());
+        assert_ne!(memo.salt, ApiMemo::new().salt, "each memo hashes under a salt of its own");
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub async fn assemble(settings: &Settings, bootstrap: Bootstrap) -> anyhow::Resu
             state_ttl: settings.state_ttl,
             refresh_margin: settings.refresh_margin,
             action_limits: settings.actions.clone(),
+            cache_entries: settings.cache_entries,
             ..Default::default()
         },
     ));

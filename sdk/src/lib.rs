@@ -148,12 +148,18 @@ pub trait Plugin {
 
     /// The base URL relative API paths resolve against. Override when the API lives elsewhere
     /// than the site (`https://api.example.com`, or a URL from the connection's metadata).
+    ///
+    /// Answer from `ctx` alone: the host remembers this answer and [`Plugin::api_auth`]'s per
+    /// plugin and context, and asks again only when the integration, its settings or the
+    /// connection's inputs or metadata change. Anything that must differ per request (a
+    /// timestamp, a nonce, a signature) belongs in [`Plugin::sign_request`].
     fn api_base(&self, ctx: &HookContext) -> Result<String, AuthError> {
         standard::api_base(ctx)
     }
 
     /// How the host attaches credentials to API requests. Override for another header
-    /// (`X-Shopify-Access-Token: {access_token}`) or a query parameter.
+    /// (`X-Shopify-Access-Token: {access_token}`) or a query parameter. Like `api_base`, the
+    /// answer is remembered per context; placements are templates, filled per request.
     fn api_auth(&self, ctx: &HookContext) -> Result<Vec<AuthPlacement>, AuthError> {
         standard::api_auth(ctx)
     }

@@ -3,6 +3,7 @@
 
 mod actions;
 mod api;
+mod api_memo;
 mod apps;
 mod boundary;
 mod check_integration;

@@ -11,6 +11,9 @@ use super::{CallEnv, CallError, LoadedPlugin, PluginEngine};
 /// A hook's answer (the plugin's own `Result`) plus the environment after the call.
 pub type HookResult<T, E = AuthError> = Result<(Result<T, E>, CallEnv), CallError>;
 
+/// A [`HookResult`] with the number of outbound requests the hook sent, refused ones included.
+pub(crate) type CountedResult<T> = Result<(Result<T, AuthError>, CallEnv, u32), CallError>;
+
 impl PluginEngine {
     /// `auth-flow.authorize-url`.
     pub async fn authorize_url(
@@ -87,10 +90,7 @@ impl PluginEngine {
 
     /// `auth-flow.api-base`.
     pub async fn api_base(&self, plugin: &LoadedPlugin, env: CallEnv, ctx: HookContext) -> HookResult<String> {
-        self.call(&plugin.pre, env, "api-base", move |store, world| {
-            Box::pin(async move { world.keyway_plugin_auth_flow().call_api_base(store, &ctx).await })
-        })
-        .await
+        self.api_base_counted(plugin, env, ctx).await.map(|(result, env, _)| (result, env))
     }
 
     /// `auth-flow.api-auth`.
@@ -100,7 +100,30 @@ impl PluginEngine {
         env: CallEnv,
         ctx: HookContext,
     ) -> HookResult<Vec<AuthPlacement>> {
-        self.call(&plugin.pre, env, "api-auth", move |store, world| {
+        self.api_auth_counted(plugin, env, ctx).await.map(|(result, env, _)| (result, env))
+    }
+
+    /// `auth-flow.api-base`, with the number of outbound requests it sent.
+    pub(crate) async fn api_base_counted(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: HookContext,
+    ) -> CountedResult<String> {
+        self.call_counted(&plugin.pre, env, "api-base", self.limits.call_timeout, move |store, world| {
+            Box::pin(async move { world.keyway_plugin_auth_flow().call_api_base(store, &ctx).await })
+        })
+        .await
+    }
+
+    /// `auth-flow.api-auth`, with the number of outbound requests it sent.
+    pub(crate) async fn api_auth_counted(
+        &self,
+        plugin: &LoadedPlugin,
+        env: CallEnv,
+        ctx: HookContext,
+    ) -> CountedResult<Vec<AuthPlacement>> {
+        self.call_counted(&plugin.pre, env, "api-auth", self.limits.call_timeout, move |store, world| {
             Box::pin(async move { world.keyway_plugin_auth_flow().call_api_auth(store, &ctx).await })
         })
         .await

@@ -11,7 +11,7 @@ mod store;
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -52,6 +52,12 @@ pub struct Limits {
     pub quota_wait: Duration,
     /// How many outbound requests one auth hook may send, refused ones included.
     pub hook_max_calls: u32,
+    /// How much of a finished call's linear memory stays mapped, zeroed with `memset`, for the
+    /// next call in that pool slot. Above it, pages are returned with `madvise`, which costs
+    /// TLB shootdowns on every core; most hook calls touch less than this.
+    pub keep_resident_memory_bytes: usize,
+    /// The same for tables.
+    pub keep_resident_table_bytes: usize,
 }
 
 impl Default for Limits {
@@ -64,6 +70,8 @@ impl Default for Limits {
             integration_concurrent_calls: 8,
             quota_wait: Duration::from_secs(2),
             hook_max_calls: 20,
+            keep_resident_memory_bytes: 1 << 20,
+            keep_resident_table_bytes: 64 << 10,
         }
     }
 }
@@ -181,6 +189,8 @@ pub struct PluginEngine {
     cache_dir: Option<std::path::PathBuf>,
     quotas: quota::Quotas,
     ticker_stop: Arc<AtomicBool>,
+    instances: AtomicU64,
+    pooled: bool,
 }
 
 impl std::fmt::Debug for PluginEngine {
@@ -196,23 +206,21 @@ impl Drop for PluginEngine {
 }
 
 impl PluginEngine {
-    /// Builds the engine and starts its epoch ticker.
+    /// Builds the engine and starts its epoch ticker. Instances come from a pool of slots
+    /// reserved up front; when the address space is too short for the pool (a `ulimit -v`),
+    /// the engine falls back to allocating each instance on demand, and says so.
     pub fn new(limits: Limits) -> anyhow::Result<Self> {
-        let slots = u32::try_from(limits.max_concurrent_calls.max(1) * 2).unwrap_or(u32::MAX);
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(slots)
-            .total_core_instances(slots * 8)
-            .total_memories(slots * 4)
-            .total_tables(slots * 8)
-            .total_stacks(slots)
-            .max_memory_size(limits.max_memory_bytes.max(1 << 20) * 2)
-            .max_unused_warm_slots(16);
-        let mut config = Config::new();
-        config
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-            .memory_reservation((limits.max_memory_bytes.max(1 << 20) * 2) as u64);
-        let engine = Engine::new(&config)?;
+        let (engine, pooled) = match Engine::new(&engine_config(&limits, true)) {
+            Ok(engine) => (engine, true),
+            Err(e) => {
+                tracing::warn!(
+                    "could not reserve the instance pool ({e:#}); allocating plugin instances on demand, which is slower. \
+                     Lower `limits.max_concurrent_calls` or `limits.max_memory_mib` (the pool reserves address space for \
+                     twice as many calls, each up to twice the memory cap), or raise the address-space limit"
+                );
+                (Engine::new(&engine_config(&limits, false))?, false)
+            }
+        };
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -248,7 +256,20 @@ impl PluginEngine {
             ),
             limits,
             ticker_stop,
+            instances: AtomicU64::new(0),
+            pooled,
         })
+    }
+
+    /// How many plugin instances this engine has created: one per hook call that got as far
+    /// as instantiating.
+    pub fn instances_created(&self) -> u64 {
+        self.instances.load(Ordering::Relaxed)
+    }
+
+    /// Whether instances come from the pooling allocator (`false` after the fallback).
+    pub fn is_pooled(&self) -> bool {
+        self.pooled
     }
 
     /// The limits every call runs under.
@@ -409,6 +430,27 @@ impl PluginEngine {
             ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
             + Send,
     {
+        self.call_counted(pre, env, hook, timeout, f).await.map(|(value, env, _)| (value, env))
+    }
+
+    /// [`PluginEngine::call_within`], also returning how many outbound requests the guest sent
+    /// (or had refused): an answer that came from none is a function of the hook's arguments.
+    pub(crate) async fn call_counted<R, F>(
+        &self,
+        pre: &IntegrationPre<StoreData>,
+        env: CallEnv,
+        hook: &'static str,
+        timeout: Duration,
+        f: F,
+    ) -> Result<(R, CallEnv, u32), CallError>
+    where
+        R: Send,
+        F: for<'a> FnOnce(
+                &'a mut Store<StoreData>,
+                &'a World,
+            ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
+            + Send,
+    {
         let _slot = self.quotas.acquire(&env.integration).await.map_err(|full| self.busy(&env.integration, full))?;
         let plugin_name = env.plugin.clone();
         let data = StoreData::new(env, self.limits.max_memory_bytes, self.limits.hook_max_calls);
@@ -437,6 +479,7 @@ impl PluginEngine {
 
         let pre = pre.clone();
         let outcome = tokio::time::timeout(timeout, async {
+            self.instances.fetch_add(1, Ordering::Relaxed);
             let world = pre.instantiate_async(&mut store).await?;
             f(&mut store, &world).await
         })
@@ -447,7 +490,10 @@ impl PluginEngine {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(self.classify(&store, err, plugin_name, hook)),
         };
-        result.map(|value| (value, store.into_data().env))
+        result.map(|value| {
+            let data = store.into_data();
+            (value, data.env, data.meter.outbound_calls)
+        })
     }
 
     fn busy(&self, integration: &str, full: quota::Full) -> CallError {
@@ -491,6 +537,32 @@ impl PluginEngine {
         // A guest's panic message is its own text, of any length.
         CallError::Trap { plugin, hook, message: keyway_policy::text::clip_plugin_text(format!("{err:#}")) }
     }
+}
+
+/// The engine's configuration: `pooled` reserves a pool of instance slots up front (fast
+/// instantiation, slots reused warm), else each instance is allocated on demand. Both keep
+/// the same memory reservation, so compiled artifacts suit either.
+fn engine_config(limits: &Limits, pooled: bool) -> Config {
+    let slots = u32::try_from(limits.max_concurrent_calls.max(1).saturating_mul(2)).unwrap_or(u32::MAX);
+    let reservation = limits.max_memory_bytes.max(1 << 20).saturating_mul(2);
+    let mut config = Config::new();
+    config.epoch_interruption(true).memory_reservation(reservation as u64);
+    if pooled {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(slots)
+            .total_core_instances(slots.saturating_mul(8))
+            .total_memories(slots.saturating_mul(4))
+            .total_tables(slots.saturating_mul(8))
+            .total_stacks(slots)
+            .max_memory_size(reservation)
+            .max_unused_warm_slots(16)
+            .linear_memory_keep_resident(limits.keep_resident_memory_bytes)
+            .table_keep_resident(limits.keep_resident_table_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    } else {
+        config.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    }
+    config
 }
 
 /// A guest's sleep, refused: it traps, so the call ends at once and frees its slot.
@@ -617,7 +689,18 @@ impl std::fmt::Debug for LoadedPlugin {
 
 #[cfg(test)]
 mod tests {
-    use super::shape_mismatch;
+    use super::{Limits, PluginEngine, shape_mismatch};
+
+    // 64 slots × 4 memories × (2 TiB + guards) is over the 128 TiB a Linux process can map,
+    // so reserving the pool fails at once, before any of it is touched; the engine still
+    // comes up, allocating on demand.
+    #[test]
+    fn a_pool_too_large_to_reserve_falls_back_to_on_demand_instances() {
+        assert!(PluginEngine::new(Limits::default()).unwrap().is_pooled());
+        let huge = Limits { max_concurrent_calls: 32, max_memory_bytes: 1 << 40, ..Limits::default() };
+        let engine = PluginEngine::new(huge).expect("the on-demand fallback");
+        assert!(!engine.is_pooled());
+    }
 
     // The text wasmtime 48 gives for a plugin built before `sign-request` existed, as
     // `keyway plugin inspect` printed it for one.
