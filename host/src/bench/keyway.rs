@@ -59,6 +59,11 @@ impl Api {
         }
     }
 
+    /// `DELETE` with the admin key.
+    pub async fn delete(&self, path: &str, expect: u16) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::DELETE, path, None, expect).await
+    }
+
     /// `POST` with the admin key.
     pub async fn post(&self, path: &str, body: Value, expect: u16) -> anyhow::Result<Value> {
         self.send(reqwest::Method::POST, path, Some(body), expect).await
@@ -114,6 +119,17 @@ impl KeywayServer {
     /// directory compile the built-in components once. Egress may reach 127.0.0.1 only,
     /// as an operator opens a local app with `--allow-network 127.0.0.1`.
     pub async fn start(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Self> {
+        Self::start_replica(data_dir, database_url, MasterKey::generate(), ApiKey::generate()).await
+    }
+
+    /// [`KeywayServer::start`] with the master key and admin key given: servers started with
+    /// the same keys on one database are replicas of one deployment.
+    pub async fn start_replica(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        master_key: MasterKey,
+        admin: ApiKey,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let settings = Settings::load(&ServeArgs {
@@ -123,8 +139,7 @@ impl KeywayServer {
             allowed_networks: vec!["127.0.0.1".into()],
             ..ServeArgs::default()
         })?;
-        let admin = ApiKey::generate();
-        let bootstrap = Bootstrap { master_key: Some(MasterKey::generate()), admin_key: Some(admin.clone()) };
+        let bootstrap = Bootstrap { master_key: Some(master_key), admin_key: Some(admin.clone()) };
         let running = assemble(&settings, bootstrap).await?;
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app(AppState { service: running.service })).await {

@@ -13,8 +13,8 @@
 //! - [`rows`]: one module per benchmark, each returning its [`Row`]s.
 //! - [`report`]: the table, the "how to read this" and the JSON file.
 //!
-//! A new benchmark (the cross-replica cache's invalidation latency, once that cache exists) is
-//! one more module in [`rows`] returning its rows; the table and the JSON take any number.
+//! A new benchmark is one more module in [`rows`] returning its rows; the table and the JSON
+//! take any number.
 
 pub mod child;
 pub mod keyway;
@@ -72,6 +72,8 @@ pub struct Plan {
     pub inflight_runs: usize,
     /// How long the upstream of the memory row takes to answer.
     pub slow_upstream: Duration,
+    /// Changes timed from one replica to the other, for the propagation row.
+    pub propagation_trials: usize,
 }
 
 impl Plan {
@@ -90,6 +92,7 @@ impl Plan {
                 startup_plugins: 2,
                 inflight_runs: 100,
                 slow_upstream: Duration::from_millis(200),
+                propagation_trials: 2,
             }
         } else {
             Self {
@@ -106,6 +109,7 @@ impl Plan {
                 // 200 ms let only ~400 of 1,000 runs reach the upstream together on two shared
                 // cores (the rest were still being admitted): long enough to hold them all.
                 slow_upstream: Duration::from_millis(1000),
+                propagation_trials: 25,
             }
         }
     }

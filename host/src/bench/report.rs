@@ -77,6 +77,8 @@ pub enum Target {
     },
     /// Keyway's figure at most this, in its own unit (`≤ 1024 MiB`); the baseline is context.
     AtMost(Measure),
+    /// No target: the figure is reported, never judged (the cross-replica propagation latency).
+    Reported,
 }
 
 impl fmt::Display for Target {
@@ -87,6 +89,7 @@ impl fmt::Display for Target {
             Target::AddedAtMost(d) => write!(f, "≤ +{} µs", d.as_micros()),
             Target::AtMostAndRatio { max, ratio } => write!(f, "≤ {} µs and ≤ {ratio:.0}×", max.as_micros()),
             Target::AtMost(m) => write!(f, "≤ {m}"),
+            Target::Reported => f.write_str("reported"),
         }
     }
 }
@@ -98,6 +101,8 @@ pub enum Verdict {
     Pass,
     /// Missed.
     Miss,
+    /// Measured and reported; the row has no target.
+    Reported,
     /// Not measured in this run, and why.
     Skipped(String),
 }
@@ -107,6 +112,7 @@ impl fmt::Display for Verdict {
         match self {
             Verdict::Pass => f.write_str("pass"),
             Verdict::Miss => f.write_str("miss"),
+            Verdict::Reported => f.write_str("—"),
             Verdict::Skipped(why) => write!(f, "skipped: {why}"),
         }
     }
@@ -183,6 +189,7 @@ impl Row {
         let baseline = self.baseline.map_or(0.0, |b| b.value);
         let micros = |d: &Duration| d.as_secs_f64() * 1e6;
         let met = match &self.target {
+            Target::Reported => return Verdict::Reported,
             Target::RatioAtLeast(r) => ratio >= *r,
             Target::RatioAtMost(r) => ratio <= *r,
             Target::AddedAtMost(d) => keyway.value - baseline <= micros(d),
@@ -246,7 +253,10 @@ impl Report {
                     row.benchmark.clone(),
                     row.keyway.map_or_else(dash, |m| m.to_string()),
                     row.baseline.map_or_else(dash, |m| m.to_string()),
-                    row.ratio().map_or_else(dash, |r| if r < 0.1 { format!("{r:.3}×") } else { format!("{r:.2}×") }),
+                    // A reported row's baseline is context, not a bar to divide by.
+                    row.ratio()
+                        .filter(|_| row.target != Target::Reported)
+                        .map_or_else(dash, |r| if r < 0.1 { format!("{r:.3}×") } else { format!("{r:.2}×") }),
                     row.target.to_string(),
                     row.verdict().to_string(),
                 ]
@@ -278,7 +288,11 @@ impl Report {
                     "baseline": measure(row.baseline),
                     "ratio": row.ratio(),
                     "target": row.target.to_string(),
-                    "verdict": match row.verdict() { Verdict::Skipped(_) => "skipped".to_string(), v => v.to_string() },
+                    "verdict": match row.verdict() {
+                        Verdict::Skipped(_) => "skipped".to_string(),
+                        Verdict::Reported => "reported".to_string(),
+                        v => v.to_string(),
+                    },
                     "note": row.note,
                     "details": row.details,
                 })
@@ -341,6 +355,7 @@ mod tests {
         assert_eq!(row(us(120), us(100), Target::RatioAtMost(1.3)).verdict(), Verdict::Pass);
         let rss = Target::AtMost(Measure::mib(1024.0));
         assert_eq!(row(Measure::mib(1100.0), Measure::mib(60.0), rss).verdict(), Verdict::Miss);
+        assert_eq!(row(us(150_000), us(400), Target::Reported).verdict(), Verdict::Reported, "never judged");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod action;
 pub mod exchange;
 pub mod hook;
 pub mod memory;
+pub mod propagation;
 pub mod request;
 pub mod startup;
 
@@ -56,6 +57,17 @@ pub async fn run_all(plan: &Plan, postgres: Option<&str>, out: &mut impl Write) 
     rows.extend(startup::run(plan).await?);
     progress("in-flight action runs (a `keyway serve` child)")?;
     rows.extend(memory::run(plan, &upstream, data.path()).await?);
+    progress("cache invalidation across two replicas on SQLite")?;
+    let replicas = data.path().join("replicas.db");
+    let replicas = format!("sqlite:{}", replicas.to_str().context("the temporary directory's path is not UTF-8")?);
+    rows.push(propagation::run(plan, &upstream, data.path(), &replicas, "SQLite").await?);
+    match postgres {
+        Some(url) => {
+            progress("cache invalidation across two replicas on PostgreSQL")?;
+            rows.push(propagation::run(plan, &upstream, data.path(), url, "PostgreSQL").await?);
+        }
+        None => rows.push(propagation::skipped("PostgreSQL", "no --postgres")),
+    }
     Ok(rows)
 }
 
