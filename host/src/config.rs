@@ -31,8 +31,8 @@
 //! integration_concurrent_calls = 8
 //! quota_wait = "2s"
 //! hook_max_calls = 20
-//! keep_resident_memory_kib = 1024
-//! keep_resident_table_kib = 64
+//! keep_resident_memory_kib = 0
+//! keep_resident_table_kib = 0
 //! ```
 //!
 //! Reading the file is the only I/O here; the server builds its clients and store from the
@@ -1023,10 +1023,10 @@ mod tests {
     fn what_stays_resident_between_calls_comes_from_the_limits_table() {
         let limits = Settings::load(&TempToml::new("").args()).unwrap().limits;
         assert_eq!(limits.keep_resident_memory_bytes, Limits::default().keep_resident_memory_bytes);
-        let file = TempToml::new("[limits]\nkeep_resident_memory_kib = 256\nkeep_resident_table_kib = 0\n");
+        let file = TempToml::new("[limits]\nkeep_resident_memory_kib = 256\nkeep_resident_table_kib = 16\n");
         let limits = Settings::load(&file.args()).unwrap().limits;
         assert_eq!(limits.keep_resident_memory_bytes, 256 << 10);
-        assert_eq!(limits.keep_resident_table_bytes, 0);
+        assert_eq!(limits.keep_resident_table_bytes, 16 << 10);
         let file = TempToml::new(&format!("[limits]\nkeep_resident_memory_kib = {}\n", u64::MAX));
         assert!(error_text(&file.args()).starts_with("`limits.keep_resident_memory_kib` in "));
     }

@@ -53,9 +53,8 @@ pub async fn run(
     let a = KeywayServer::start_replica(data_dir, Some(database_url), master.clone(), admin.clone())
         .await
         .context("starting replica A")?;
-    let b = KeywayServer::start_replica(data_dir, Some(database_url), master, admin)
-        .await
-        .context("starting replica B")?;
+    let b =
+        KeywayServer::start_replica(data_dir, Some(database_url), master, admin).await.context("starting replica B")?;
     let (integration, _) = a.api.token_connection(&unique("bench-propagation"), &upstream.base_url()).await?;
 
     let (mut across, mut local) = (Sample::default(), Sample::default());
