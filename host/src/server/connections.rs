@@ -99,6 +99,7 @@ pub async fn reconnect(
 
 /// `?force=true` deletes even when revocation at the provider fails.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteParams {
     /// Delete even if revoking fails.
     #[serde(default)]
