@@ -19,6 +19,7 @@
 //! insecure_http_hosts = ["mock.test"]
 //! blocked_networks = ["203.0.113.0/24"]
 //! allowed_networks = ["10.20.0.5"]
+//! egress_timeout = "15s"
 //!
 //! [resolve]
 //! "*.zendesk.test" = "127.0.0.1"
@@ -127,6 +128,10 @@ pub struct ServeArgs {
     /// Repeatable; comma-separated in the environment. In TOML: `allowed_networks`.
     #[arg(long = "allow-network", env = "KEYWAY_ALLOWED_NETWORKS", value_delimiter = ',', value_name = "CIDR")]
     pub allowed_networks: Vec<String>,
+    /// How long one outbound request (to a token endpoint or an app's API) may take, connect to
+    /// last byte, e.g. `15s` [default: 15s].
+    #[arg(long, env = "KEYWAY_EGRESS_TIMEOUT", value_name = "DURATION")]
+    pub egress_timeout: Option<String>,
 }
 
 /// Resolved `keyway serve` settings: plain data, validated.
@@ -246,6 +251,7 @@ struct FileSettings {
     resolve: Option<BTreeMap<String, String>>,
     blocked_networks: Option<Vec<String>>,
     allowed_networks: Option<Vec<String>>,
+    egress_timeout: Option<String>,
     limits: Option<FileLimits>,
 }
 
@@ -383,6 +389,11 @@ impl Settings {
         }
         if let Some((nets, origin)) = pick_list(&args.allowed_networks, file.allowed_networks, from_file) {
             egress.allowed_networks = parse_networks(&nets).map_err(|m| invalid("allowed_networks", &origin, m))?;
+        }
+        if let Some(timeout) =
+            duration_setting("egress_timeout", pick(args.egress_timeout.clone(), file.egress_timeout, from_file))?
+        {
+            egress.timeout = timeout;
         }
 
         let mut limits = Limits::default();
@@ -670,6 +681,24 @@ mod tests {
         assert!(settings.egress.resolve.is_empty() && settings.egress.insecure_http_hosts.is_empty());
         assert_eq!(settings.limits.cpu_budget, Limits::default().cpu_budget);
         assert_eq!((settings.actions.max_calls, settings.actions.deadline), (50, Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn the_egress_timeout_comes_from_the_file_or_the_flags() {
+        let defaults = Settings::load(&ServeArgs::default()).unwrap();
+        assert_eq!(defaults.egress.timeout, EgressConfig::default().timeout);
+        assert_eq!(defaults.egress.timeout, Duration::from_secs(15), "the README's default");
+        let file = TempToml::new("egress_timeout = \"3s\"\n");
+        assert_eq!(Settings::load(&file.args()).unwrap().egress.timeout, Duration::from_secs(3));
+        let args = ServeArgs { egress_timeout: Some("500ms".into()), ..file.args() };
+        assert_eq!(Settings::load(&args).unwrap().egress.timeout, Duration::from_millis(500), "the flag wins");
+        let flag = Wrapper::try_parse_from(["keyway", "--egress-timeout", "2s"]).unwrap().serve;
+        assert_eq!(Settings::load(&flag).unwrap().egress.timeout, Duration::from_secs(2));
+
+        let args = ServeArgs { egress_timeout: Some("0s".into()), ..ServeArgs::default() };
+        assert!(error_text(&args).contains("must be longer than zero"), "{}", error_text(&args));
+        let file = TempToml::new("egress_timeout = \"soon\"\n");
+        assert!(error_text(&file.args()).starts_with("`egress_timeout` in "), "{}", error_text(&file.args()));
     }
 
     #[test]

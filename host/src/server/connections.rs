@@ -1,54 +1,60 @@
 //! `/api/v1/connections` and `/api/v1/integrations/{id}/connections`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{Body, Caller};
+use super::extract::{Body, Caller, Query};
+use super::params::{ConnectionId, IntegrationId};
 use crate::flows::FlowError;
 use crate::service::ServiceError;
 use crate::service::model::{ConnectionCreated, ConnectionInput, ConnectionView, List, WebRequest, WebResponse};
 
 /// Creates a connection: oauth2 returns the authorize URL; basic and token are active at once.
 #[utoipa::path(post, path = "/api/v1/integrations/{id}/connections", request_body = ConnectionInput, tag = "connections",
-    responses((status = 201, body = ConnectionCreated), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(IntegrationId),
+    responses((status = 201, body = ConnectionCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    Path(IntegrationId { id }): Path<IntegrationId>,
     Body(input): Body<ConnectionInput>,
 ) -> Result<(StatusCode, Json<ConnectionCreated>), ApiError> {
     Ok((StatusCode::CREATED, Json(state.service.create_connection(&who, &id, input).await?)))
 }
 
 /// The connections the caller may use.
-#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 200, body = List<ConnectionView>)))]
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections",
+    responses((status = 200, body = List<ConnectionView>), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Caller(who): Caller) -> Result<Json<List<ConnectionView>>, ApiError> {
     Ok(Json(List { items: state.service.list_connections(&who).await? }))
 }
 
 /// One connection. Never its tokens.
-#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections",
-    responses((status = 200, body = ConnectionView), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(ConnectionId),
+    responses((status = 200, body = ConnectionView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    Path(ConnectionId { id }): Path<ConnectionId>,
 ) -> Result<Json<ConnectionView>, ApiError> {
     Ok(Json(state.service.get_connection(&who, &id).await?))
 }
 
 /// Refreshes the tokens now. 409 when the connection cannot be refreshed as it is: the provider refused its
 /// refresh token, or the plugin found nothing to refresh with (no refresh token).
-#[utoipa::path(post, path = "/api/v1/connections/{id}/refresh", tag = "connections",
-    responses((status = 200, body = ConnectionView), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/refresh", tag = "connections", params(ConnectionId),
+    responses((status = 200, body = ConnectionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn refresh(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    Path(ConnectionId { id }): Path<ConnectionId>,
 ) -> Result<Json<ConnectionView>, ApiError> {
     match state.service.refresh(&who, &id).await {
         Ok(view) => Ok(Json(view)),
@@ -79,19 +85,21 @@ fn refresh_error(error: ServiceError, id: &str) -> ServiceError {
     ))
 }
 
-/// Starts a new browser authorization.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/reconnect", tag = "connections",
-    responses((status = 200, body = ConnectionCreated), (status = 404, body = ErrorBody)))]
+/// Starts a new browser authorization. 400 for a `basic` or `token` connection, which has none.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/reconnect", tag = "connections", params(ConnectionId),
+    responses((status = 200, body = ConnectionCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn reconnect(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    Path(ConnectionId { id }): Path<ConnectionId>,
 ) -> Result<Json<ConnectionCreated>, ApiError> {
     Ok(Json(state.service.reconnect(&who, &id).await?))
 }
 
 /// `?force=true` deletes even when revocation at the provider fails.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteParams {
     /// Delete even if revoking fails.
     #[serde(default)]
@@ -99,12 +107,14 @@ pub struct DeleteParams {
 }
 
 /// Revokes at the provider (when possible), then deletes.
-#[utoipa::path(delete, path = "/api/v1/connections/{id}", params(DeleteParams), tag = "connections",
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", params(ConnectionId, DeleteParams), tag = "connections",
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    Path(ConnectionId { id }): Path<ConnectionId>,
     Query(params): Query<DeleteParams>,
 ) -> Result<StatusCode, ApiError> {
     state.service.delete_connection(&who, &id, params.force).await?;
@@ -113,11 +123,14 @@ pub async fn delete(
 
 /// A Web API request through the connection; the host attaches the credentials.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/request", request_body = WebRequest, tag = "connections",
-    responses((status = 200, body = WebResponse), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+    params(ConnectionId),
+    responses((status = 200, body = WebResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn request(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    Path(ConnectionId { id }): Path<ConnectionId>,
     Body(req): Body<WebRequest>,
 ) -> Result<Json<WebResponse>, ApiError> {
     // The caller's headers are the caller's to fix: over the caps or invalid is a 4xx here,

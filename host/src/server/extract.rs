@@ -1,6 +1,7 @@
-//! Request extractors: the authenticated caller, and JSON bodies whose errors name the field.
+//! Request extractors: the authenticated caller, and JSON bodies and query strings whose errors
+//! name the field, in the API's error shape (axum's own rejections are plain text).
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -54,4 +55,32 @@ fn rejection_error(rejection: JsonRejection) -> ApiError {
         return FieldError::new(field, text.clone()).into();
     }
     ServiceError::BadRequest(format!("the body is not valid JSON for this endpoint: {text}")).into()
+}
+
+/// A query string. One that does not parse gets a 400 in the API's error shape, naming the
+/// parameter when serde does.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<AppState> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(query_rejection_error(&rejection)),
+        }
+    }
+}
+
+fn query_rejection_error(rejection: &QueryRejection) -> ApiError {
+    let text = match rejection {
+        QueryRejection::FailedToDeserializeQueryString(e) => {
+            std::error::Error::source(e).map(ToString::to_string).unwrap_or(e.body_text())
+        }
+        other => other.body_text(),
+    };
+    if let Some(field) = text.split('`').nth(1).filter(|_| text.contains("field")) {
+        return FieldError::new(field, text.clone()).into();
+    }
+    ServiceError::BadRequest(format!("the query string is not valid for this endpoint: {text}")).into()
 }

@@ -7,11 +7,13 @@ use axum::http::StatusCode;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Body, Caller};
+use super::params::KeyId;
 use crate::service::model::{KeyCreated, KeyInput, KeyView, List};
 
 /// Creates a key; the response is the only time it is shown.
 #[utoipa::path(post, path = "/api/v1/keys", request_body = KeyInput, tag = "keys",
-    responses((status = 201, body = KeyCreated), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = KeyCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     Caller(who): Caller,
@@ -21,18 +23,20 @@ pub async fn create(
 }
 
 /// Lists keys, never the keys themselves.
-#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", responses((status = 200, body = List<KeyView>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys",
+    responses((status = 200, body = List<KeyView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, Caller(who): Caller) -> Result<Json<List<KeyView>>, ApiError> {
     Ok(Json(List { items: state.service.list_keys(&who).await? }))
 }
 
-/// Revokes a key.
-#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys",
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+/// Revokes a key. 409 for the last active admin key.
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", params(KeyId),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    Path(KeyId { id }): Path<KeyId>,
 ) -> Result<StatusCode, ApiError> {
     state.service.revoke_key(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT)

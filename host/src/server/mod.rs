@@ -9,6 +9,7 @@ mod extract;
 mod integrations;
 mod keys;
 pub mod openapi;
+mod params;
 mod plugins;
 
 use std::sync::Arc;
@@ -49,7 +50,10 @@ pub fn app(state: AppState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(32 << 20)),
         )
         .route("/plugins/{spec}", axum::routing::delete(plugins::remove))
-        .route("/openapi.json", get(openapi::serve));
+        .route("/openapi.json", get(openapi::serve))
+        // A path no route matches (such as `/connections/` with an empty id) answers in the API's
+        // error shape, as the document says every 404 does, not with axum's empty body.
+        .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
         .route("/oauth", get(callback::complete))
@@ -59,6 +63,14 @@ pub fn app(state: AppState) -> Router {
         // A panic still answers (a generic 500 in the house shape) instead of dropping the
         // connection, and the next request is served.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}
+
+/// The answer under `/api/v1` to a path no route matches.
+async fn not_found(uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError(crate::service::ServiceError::NotFound(format!(
+        "no such API path `{}`; `GET /api/v1/openapi.json` lists them",
+        uri.path()
+    )))
 }
 
 /// The answer to a request whose handler panicked; the detail goes to the log only.

@@ -21,7 +21,7 @@ use crate::service::model::*;
         super::actions::list, super::actions::create, super::actions::put, super::actions::delete,
         super::actions::run,
     ),
-    components(schemas(ErrorBody, ErrorDetail, IntegrationInput, IntegrationView, ConnectionInput, ConnectionCreated,
+    components(schemas(ErrorBody, ErrorDetail, ScopesInput, IntegrationInput, IntegrationView, ConnectionInput, ConnectionCreated,
         ConnectionView, CredentialsInput, WebRequest, WebResponse, KeyInput, KeyView, KeyCreated, PluginView,
         ActionKind, ActionView, ActionRun, ActionOutcome, crate::actions::CallSummary)),
     modifiers(&BearerAuth),

@@ -47,7 +47,6 @@ pub struct IntegrationInput {
     /// The authorization server's issuer (RFC 9207).
     pub issuer: Option<String>,
     /// Scopes: an array, or one per line.
-    #[schema(value_type = Object)]
     pub scopes: Option<ScopesInput>,
     /// PKCE S256; default true, or false when the plugin says its app does not support PKCE.
     pub pkce: Option<bool>,

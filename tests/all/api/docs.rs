@@ -4,7 +4,7 @@ use reqwest::Method;
 
 use super::{Api, Backend, both_backends};
 
-both_backends!(openapi_lists_every_path_and_healthz_answers);
+both_backends!(openapi_lists_every_path_and_healthz_answers, every_operation_declares_its_path_params_and_its_401);
 
 async fn openapi_lists_every_path_and_healthz_answers(backend: Backend) {
     let Some(api) = Api::start(backend).await else { return };
@@ -40,4 +40,39 @@ async fn openapi_lists_every_path_and_healthz_answers(backend: Backend) {
     let view = &schemas["IntegrationView"]["properties"];
     assert!(view.get("client_secret").is_none() && view.get("has_client_secret").is_some(), "{view}");
     assert!(doc["components"]["securitySchemes"]["api_key"]["scheme"].as_str().is_some_and(|s| s == "bearer"));
+}
+
+/// Keeps the document exact as routes are added: a `{param}` in a path is declared by every
+/// operation on it, and every authenticated operation documents the 401 its extractor answers.
+async fn every_operation_declares_its_path_params_and_its_401(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    let doc = api.get("/api/v1/openapi.json").await;
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut problems = Vec::new();
+    for (path, item) in paths {
+        let placeholders: Vec<&str> = path.split('{').skip(1).filter_map(|rest| rest.split('}').next()).collect();
+        for (method, operation) in item.as_object().expect("path item") {
+            let declared: Vec<&str> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            for name in &placeholders {
+                if !declared.contains(name) {
+                    problems.push(format!("{method} {path} does not declare the path parameter `{name}`"));
+                }
+            }
+            for name in &declared {
+                if !placeholders.contains(name) {
+                    problems.push(format!("{method} {path} declares `{name}`, which is not in its path"));
+                }
+            }
+            if path.starts_with("/api/v1/") && operation["responses"].get("401").is_none() {
+                problems.push(format!("{method} {path} does not document 401"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "openapi.json is not exact:\n{}", problems.join("\n"));
 }
