@@ -158,9 +158,11 @@ impl PluginEngine {
         input: String,
         deadline: std::time::Duration,
     ) -> HookResult<String, ActionError> {
-        self.call_within(&plugin.pre, env, "invoke", deadline, move |store, world| {
-            Box::pin(async move { world.keyway_plugin_actions().call_invoke(store, &ctx, &name, &input).await })
-        })
-        .await
+        let (result, env, _) = self
+            .call_counted(&plugin.pre, env, "invoke", deadline, move |store, world| {
+                Box::pin(async move { world.keyway_plugin_actions().call_invoke(store, &ctx, &name, &input).await })
+            })
+            .await?;
+        Ok((result, env))
     }
 }

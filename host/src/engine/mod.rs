@@ -413,32 +413,12 @@ impl PluginEngine {
             ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
             + Send,
     {
-        self.call_within(pre, env, hook, self.limits.call_timeout, f).await
+        self.call_counted(pre, env, hook, self.limits.call_timeout, f).await.map(|(value, env, _)| (value, env))
     }
 
-    /// [`PluginEngine::call`] with its own wall-clock budget: an action's deadline rather than
-    /// the hook timeout.
-    pub(crate) async fn call_within<R, F>(
-        &self,
-        pre: &IntegrationPre<StoreData>,
-        env: CallEnv,
-        hook: &'static str,
-        timeout: Duration,
-        f: F,
-    ) -> Result<(R, CallEnv), CallError>
-    where
-        R: Send,
-        F: for<'a> FnOnce(
-                &'a mut Store<StoreData>,
-                &'a World,
-            ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
-            + Send,
-    {
-        self.call_counted(pre, env, hook, timeout, f).await.map(|(value, env, _)| (value, env))
-    }
-
-    /// [`PluginEngine::call_within`], also returning how many outbound requests the guest sent
-    /// (or had refused): an answer that came from none is a function of the hook's arguments.
+    /// [`PluginEngine::call`] within `timeout` (an action's deadline rather than the hook
+    /// timeout), also returning how many outbound requests the guest sent (or had refused): an
+    /// answer that came from none is a function of the hook's arguments.
     pub(crate) async fn call_counted<R, F>(
         &self,
         pre: &IntegrationPre<StoreData>,

@@ -50,11 +50,16 @@ fn rejection_error(rejection: JsonRejection) -> ApiError {
         }
         other => other.body_text(),
     };
-    // serde names the field in backticks ("unknown field `x`", "missing field `y`").
+    field_or_bad_request(text, "the body is not valid JSON for this endpoint")
+}
+
+/// A field error when serde's message names the field (in backticks: "unknown field `x`",
+/// "missing field `y`"), else a 400 saying `what` is wrong.
+fn field_or_bad_request(text: String, what: &str) -> ApiError {
     if let Some(field) = text.split('`').nth(1).filter(|_| text.contains("field")) {
         return FieldError::new(field, text.clone()).into();
     }
-    ServiceError::BadRequest(format!("the body is not valid JSON for this endpoint: {text}")).into()
+    ServiceError::BadRequest(format!("{what}: {text}")).into()
 }
 
 /// A query string. One that does not parse gets a 400 in the API's error shape, naming the
@@ -79,8 +84,5 @@ fn query_rejection_error(rejection: &QueryRejection) -> ApiError {
         }
         other => other.body_text(),
     };
-    if let Some(field) = text.split('`').nth(1).filter(|_| text.contains("field")) {
-        return FieldError::new(field, text.clone()).into();
-    }
-    ServiceError::BadRequest(format!("the query string is not valid for this endpoint: {text}")).into()
+    field_or_bad_request(text, "the query string is not valid for this endpoint")
 }
