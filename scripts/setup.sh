@@ -44,3 +44,22 @@ ensure_cargo_fuzz() {
   if [ "${CI:-}" = true ]; then exit 1; fi
   return 1
 }
+
+# The API contract check (scripts/schemathesis.sh) runs schemathesis from PyPI, pinned, in its
+# own virtualenv under the user's cache. Prints the executable's path.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/keyway/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ -x "$venv/bin/schemathesis" ]; then
+    echo "$venv/bin/schemathesis"
+    return 0
+  fi
+  echo "setup: installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $venv for the API contract check" >&2
+  if python3 -m venv "$venv" >&2 && "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" >&2; then
+    echo "$venv/bin/schemathesis"
+    return 0
+  fi
+  rm -rf "$venv"
+  echo "setup: could not install schemathesis. Install it with 'pip install schemathesis==$SCHEMATHESIS_VERSION' and set SCHEMATHESIS to its path." >&2
+  exit 1
+}

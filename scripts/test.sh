@@ -3,7 +3,8 @@
 # then every test in the workspace (unit tests, the mock provider's, the storage suite on
 # SQLite and PostgreSQL, and the integration tests in tests/all against real components built
 # from plugins/ and tests/guests/, including `keyway serve` processes), then the fuzz corpora
-# and a short run of each fuzz target. Each stage prints how long it took.
+# and a short run of each fuzz target, with schemathesis checking the served API against its
+# OpenAPI document in between. Each stage prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -30,6 +31,8 @@ setup_log=$(mktemp -d)
 postgres_setup=$!
 ( ensure_cargo_fuzz ) >"$setup_log/cargo-fuzz" 2>&1 &
 fuzz_setup=$!
+( ensure_schemathesis ) >"$setup_log/schemathesis" 2>"$setup_log/schemathesis.err" &
+schemathesis_setup=$!
 
 stage "cargo fmt --check (the host workspace, then the two guest workspaces and the fuzz one)"
 cargo fmt --all -- --check
@@ -51,6 +54,17 @@ stage "keyway bench --quick (the benchmarks still run; no timing is judged)"
 bench_json=$(mktemp --suffix=.json)
 "${CARGO_TARGET_DIR:-target}/debug/keyway" bench --quick --json "$bench_json"
 rm -f "$bench_json"
+
+# The API keeps its contract: every operation, every check, the stateful phase included, on
+# a fresh server with seeded data (scripts/schemathesis.sh says how). 100 examples per
+# operation take about 40 s.
+stage "schemathesis: the served API against its OpenAPI document"
+if ! wait "$schemathesis_setup"; then
+  cat "$setup_log/schemathesis.err" >&2
+  exit 1
+fi
+SCHEMATHESIS="$(cat "$setup_log/schemathesis")" KEYWAY_BIN="${CARGO_TARGET_DIR:-target}/debug/keyway" \
+  scripts/schemathesis.sh 100
 
 stage "setup: waiting for PostgreSQL's install"
 if ! wait "$postgres_setup"; then

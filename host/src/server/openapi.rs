@@ -22,7 +22,7 @@ use crate::service::model::*;
         super::actions::run,
     ),
     components(schemas(ErrorBody, ErrorDetail, ScopesInput, IntegrationInput, IntegrationView, ConnectionInput, ConnectionCreated,
-        ConnectionView, CredentialsInput, WebRequest, WebResponse, KeyInput, KeyView, KeyCreated, PluginView,
+        ConnectionView, CredentialsInput, BasicCredentials, TokenCredentials, WebRequest, WebResponse, KeyInput, KeyView, KeyCreated, PluginView,
         ActionKind, ActionView, ActionRun, ActionOutcome, crate::actions::CallSummary)),
     modifiers(&BearerAuth),
     security(("api_key" = []))

@@ -52,8 +52,8 @@ pub struct IntegrationInput {
     pub pkce: Option<bool>,
     /// Settings for the plugin, an object. A setting the plugin marks secret must be a string;
     /// it is sealed and never returned. On an update, a secret setting left out keeps its
-    /// value, and `null` removes it.
-    #[schema(value_type = Object)]
+    /// value, and `null` removes it. `null` for the whole object changes no setting.
+    #[schema(value_type = Option<Object>)]
     pub settings: Option<serde_json::Value>,
 }
 
@@ -101,20 +101,30 @@ pub struct IntegrationView {
 
 /// Credentials of a `basic` or `token` connection.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(untagged, deny_unknown_fields)]
+#[serde(untagged)]
 pub enum CredentialsInput {
     /// For `basic` integrations.
-    Basic {
-        /// The username.
-        username: String,
-        /// The password.
-        password: String,
-    },
+    Basic(BasicCredentials),
     /// For `token` integrations.
-    Token {
-        /// The token.
-        token: String,
-    },
+    Token(TokenCredentials),
+}
+
+/// A `basic` connection's username and password.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasicCredentials {
+    /// The username.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// A `token` connection's token.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCredentials {
+    /// The token.
+    pub token: String,
 }
 
 /// `POST /api/v1/integrations/{id}/connections`.
@@ -182,17 +192,38 @@ pub struct ConnectionView {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebRequest {
-    /// `GET`, `POST`, ...
+    /// `GET`, `POST`, ...: letters, in any case.
+    #[schema(pattern = r"^\s*[A-Za-z]+\s*$")]
     pub method: String,
-    /// Relative to the connection's API base, or absolute within the allowlist.
+    /// Relative to the connection's API base (starting with `/`), or an absolute URL within the
+    /// allowlist.
+    #[schema(pattern = r"^(/|[A-Za-z][A-Za-z0-9+.-]*:)")]
     pub path: String,
     /// Query parameters.
     pub query: Option<BTreeMap<String, String>>,
-    /// Headers. `Authorization` is dropped: the host attaches credentials.
+    /// Headers: token names, values without control characters but tab. `Authorization` is
+    /// dropped: the host attaches credentials.
+    #[schema(schema_with = header_map_schema)]
     pub headers: Option<BTreeMap<String, String>>,
-    /// JSON is sent as JSON; a string as text.
-    #[schema(value_type = Object)]
+    /// Any JSON: sent as JSON, except a string, which is sent as text. Absent or `null`: no body.
+    #[serde(default)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub body: Option<serde_json::Value>,
+}
+
+/// What `keyway_policy::headers` accepts, stated as JSON Schema so clients and schemathesis know:
+/// RFC 9110 token names, and values with no control character but tab.
+fn header_map_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::Schema;
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+    let text = |pattern: &str| ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).build();
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .property_names(Some(Schema::Object(text(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$"))))
+        .additional_properties(Some(AdditionalProperties::RefOr(
+            text(r"^[^\u0000-\u0008\u000A-\u001F\u007F]*$").into(),
+        )))
+        .build()
 }
 
 /// The upstream's answer.

@@ -15,7 +15,9 @@ use keyway_store::{ConnectionRecord, ConnectionStatus, new_id};
 pub use callback::{CallbackError, CallbackOutcome};
 
 use super::context::{ConnectionCtx, Freshness, can_use};
-use super::model::{ConnectionCreated, ConnectionInput, ConnectionView, CredentialsInput};
+use super::model::{
+    BasicCredentials, ConnectionCreated, ConnectionInput, ConnectionView, CredentialsInput, TokenCredentials,
+};
 use super::refresh::Need;
 use super::{Service, ServiceError, now, rfc3339};
 use crate::connection::Credentials;
@@ -74,10 +76,10 @@ impl Service {
                 )
                 .into());
             }
-            (AuthMethod::Basic, Some(CredentialsInput::Basic { username, password })) => {
+            (AuthMethod::Basic, Some(CredentialsInput::Basic(BasicCredentials { username, password }))) => {
                 Some(Credentials::Basic { username, password: Password::new(password) })
             }
-            (AuthMethod::Token, Some(CredentialsInput::Token { token })) => {
+            (AuthMethod::Token, Some(CredentialsInput::Token(TokenCredentials { token }))) => {
                 Some(Credentials::Token(AccessToken::new(token)))
             }
             (AuthMethod::Basic, _) => {
