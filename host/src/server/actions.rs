@@ -27,7 +27,7 @@ pub async fn list(
 
 /// Saves a declarative action (admin). 409 when the name is taken, by a declarative action or
 /// by one of the plugin's.
-#[utoipa::path(post, path = "/api/v1/integrations/{id}/actions", tag = "actions", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/integrations/{id}/actions", tag = "actions", request_body = keyway_declarative::Definition,
     params(IntegrationId),
     responses((status = 201, body = ActionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -42,7 +42,7 @@ pub async fn create(
 }
 
 /// Creates or replaces the declarative action `name` (admin).
-#[utoipa::path(put, path = "/api/v1/integrations/{id}/actions/{name}", tag = "actions", request_body = Object,
+#[utoipa::path(put, path = "/api/v1/integrations/{id}/actions/{name}", tag = "actions", request_body = keyway_declarative::Definition,
     params(IntegrationAction),
     responses((status = 200, body = ActionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),

@@ -23,7 +23,8 @@ use crate::service::model::*;
     ),
     components(schemas(ErrorBody, ErrorDetail, ScopesInput, IntegrationInput, IntegrationView, ConnectionInput, ConnectionCreated,
         ConnectionView, CredentialsInput, BasicCredentials, TokenCredentials, WebRequest, WebResponse, KeyInput, KeyView, KeyCreated, PluginView,
-        ActionKind, ActionView, ActionRun, ActionOutcome, crate::actions::CallSummary)),
+        ActionKind, ActionView, ActionRun, ActionOutcome, crate::actions::CallSummary,
+        keyway_declarative::Definition, keyway_declarative::Step)),
     modifiers(&BearerAuth),
     security(("api_key" = []))
 )]

@@ -219,6 +219,7 @@ fn header_map_schema() -> utoipa::openapi::Object {
     let text = |pattern: &str| ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).build();
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .description(Some("Headers. `Authorization` is dropped: the host attaches credentials."))
         .property_names(Some(Schema::Object(text(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$"))))
         .additional_properties(Some(AdditionalProperties::RefOr(
             text(r"^[^\u0000-\u0008\u000A-\u001F\u007F]*$").into(),
@@ -330,14 +331,14 @@ pub struct ActionView {
     /// `plugin` or `declarative`.
     pub kind: ActionKind,
     /// JSON Schema of the input.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = keyway_declarative::openapi::json_schema)]
     pub input_schema: serde_json::Value,
     /// JSON Schema of the output, when the action declares one.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = keyway_declarative::openapi::optional_json_schema)]
     pub output_schema: Option<serde_json::Value>,
-    /// The stored definition, for declarative actions.
+    /// The stored definition, as it was written, for declarative actions.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<keyway_declarative::Definition>)]
     pub definition: Option<serde_json::Value>,
 }
 

@@ -8,6 +8,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+#[cfg(feature = "openapi")]
+use crate::openapi;
 use crate::paths::{self, Segment};
 use crate::template::{self, Kind};
 
@@ -29,48 +31,72 @@ const STEP_PARTS: &[&str] = &["status", "headers", "body"];
 /// Unknown fields are refused, so a misspelt `bdy` is an error rather than a step without a
 /// body. Build one with [`Definition::parse`] (which also validates and normalises it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "A declarative action: a named series of API calls with templates. Unknown fields are refused."
+    )
+)]
 #[serde(deny_unknown_fields)]
 pub struct Definition {
     /// The action's name: 1 to 64 lowercase letters, digits and dashes (`create-issue`).
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9-]{1,64}$"))]
     pub name: String,
     /// What the action does, for whoever lists the actions.
     #[serde(default)]
     pub description: String,
     /// JSON Schema of the input; the host validates the input against it before running.
     #[serde(default = "default_input_schema")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::json_schema))]
     pub input_schema: Value,
     /// JSON Schema of the output, when the action promises one; the host validates the output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::optional_json_schema))]
     pub output_schema: Option<Value>,
     /// The API calls, run in order; each one's response is visible to the ones after it.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 50))]
     pub steps: Vec<Step>,
     /// The action's output, templated once every step has run. `None` (absent or `null`)
     /// returns the last step's body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub output: Option<Value>,
 }
 
 /// One API call of a definition. Every string in it except the names may be a template.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// How later templates refer to this step (`steps.lookup.body.id`): letters, digits and
     /// underscores, not starting with a digit, unique in the definition.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"))]
     pub name: String,
     /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE` or `HEAD`; any case, stored uppercase.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^([Gg][Ee][Tt]|[Pp][Oo][Ss][Tt]|[Pp][Uu][Tt]|[Pp][Aa][Tt][Cc][Hh]|[Dd][Ee][Ll][Ee][Tt][Ee]|[Hh][Ee][Aa][Dd])$"
+        )
+    )]
     pub method: String,
     /// Relative to the connection's API base (`/repos/{{ input.owner }}/{{ input.repo }}`), or
     /// an absolute URL the integration may call.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^(/|\{\{|\{%|[Hh][Tt][Tt][Pp][Ss]?://)"))]
     pub path: String,
     /// Query parameters, in order, as a JSON object of name to value (a string, maybe a
     /// template, or a number or boolean).
     #[serde(default, skip_serializing_if = "Params::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::params))]
     pub query: Params,
     /// Request headers, in order, as a JSON object of name to value, like `query`.
     #[serde(default, skip_serializing_if = "Params::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = openapi::params))]
     pub headers: Params,
     /// The JSON body, templated; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub body: Option<Value>,
 }
 

@@ -32,6 +32,8 @@
 #![warn(missing_docs)]
 
 mod definition;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod paths;
 mod run;
 mod template;
