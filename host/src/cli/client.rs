@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use keyway_policy::text::clip;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -136,14 +137,15 @@ pub struct ApiClient {
     http: reqwest::Client,
 }
 
-/// How long one API call may take; `request` waits for the app's API, which may be slow.
 /// A request body.
 enum Payload<'a> {
     Json(&'a serde_json::Value),
     Wasm(Vec<u8>),
 }
 
+/// How long one API call may take; `request` waits for the app's API, which may be slow.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// How much of an unexpected answer's body an error quotes, in bytes.
 const MAX_DETAIL: usize = 300;
 
 impl ApiClient {
@@ -200,7 +202,7 @@ impl ApiClient {
         serde_json::from_slice(&answer).map_err(|e| ApiError::Unexpected {
             endpoint,
             status,
-            detail: format!("the answer does not parse ({e}): {}", truncate(&answer)),
+            detail: format!("the answer does not parse ({e}): {}", body_start(&answer)),
         })
     }
 
@@ -232,7 +234,7 @@ impl ApiClient {
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Unexpected {
             endpoint,
             status,
-            detail: format!("the answer does not parse ({e}): {}", truncate(&bytes)),
+            detail: format!("the answer does not parse ({e}): {}", body_start(&bytes)),
         })
     }
 
@@ -279,7 +281,7 @@ fn refusal(endpoint: &str, status: StatusCode, body: &[u8]) -> ApiError {
         Err(_) => ApiError::Unexpected {
             endpoint: endpoint.to_string(),
             status: status.as_u16(),
-            detail: if body.is_empty() { "no body".to_string() } else { truncate(body) },
+            detail: if body.is_empty() { "no body".to_string() } else { body_start(body) },
         },
     }
 }
@@ -299,13 +301,9 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn truncate(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(MAX_DETAIL) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
+/// The start of an answer's body, for an error message.
+fn body_start(body: &[u8]) -> String {
+    clip(String::from_utf8_lossy(body).trim(), MAX_DETAIL).into_owned()
 }
 
 /// The kinds of things the CLI names by id or unique name.

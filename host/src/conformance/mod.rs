@@ -595,7 +595,7 @@ impl Kit {
         let page = if location.is_none() { response.text().await.unwrap_or_default() } else { String::new() };
         self.record_browser(&pending.authorize_url, status, headers, &page, started.elapsed());
         let Some(location) = location else {
-            let page: String = page.chars().take(300).collect();
+            let page = keyway_policy::text::clip(&page, 300);
             let hint = if matches!(setup.mode, BrowserMode::Auto) && (200..300).contains(&status) {
                 "`--browser auto` is for an emulated provider that approves at once (`keyway mock-provider`); this \
                  one shows a page, so drop `--browser auto` and log in in your own browser"
