@@ -1,7 +1,6 @@
 //! The REST client the companion commands share: one base URL, one API key, JSON both ways,
 //! and the API's error body turned into one readable line.
 
-use std::fmt;
 use std::time::Duration;
 
 use keyway_policy::text::clip;
@@ -24,43 +23,11 @@ pub struct ClientArgs {
     pub api_key: Option<SecretArg>,
 }
 
-/// A secret taken from the command line or the environment: `Debug` is redacted and there is
-/// no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretArg(String);
-
-impl SecretArg {
-    /// The value itself, for the wire.
-    pub fn secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretArg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretArg([redacted])")
-    }
-}
-
-impl std::str::FromStr for SecretArg {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_string()))
-    }
-}
-
-impl From<String> for SecretArg {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl From<&str> for SecretArg {
-    fn from(value: &str) -> Self {
-        Self(value.to_string())
-    }
-}
+crate::secret::secret_type!(
+    /// A secret taken from the command line or the environment: an API key, a password, a
+    /// token.
+    SecretArg
+);
 
 /// Why a call to the server failed.
 #[derive(Debug, thiserror::Error)]
@@ -479,6 +446,9 @@ pub(crate) mod tests {
         let client = client_for("http://127.0.0.1:8400");
         let printed = format!("{client:?} {:?}", ClientArgs { url: "u".into(), api_key: Some("kw_test_key".into()) });
         assert!(!printed.contains("kw_test_key"), "{printed}");
+        let password: SecretArg = "hunter2".parse().unwrap();
+        assert_eq!(format!("{password:?}"), "SecretArg([redacted])");
+        assert_eq!(password.secret(), "hunter2");
     }
 
     #[test]
