@@ -12,7 +12,6 @@
 mod callback;
 mod providers;
 pub mod report;
-mod shape;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -23,6 +22,7 @@ use url::Url;
 use crate::connection::{ConnectionState, Credentials, Tokens, unix_seconds};
 use crate::egress::{EgressClient, EgressConfig, EgressError, OutboundRequest, OutboundResponse};
 use crate::engine::bindings::auth_flow::AuthPlacement;
+use crate::engine::shape;
 use crate::engine::{API_VERSION, CallEnv, LoadError, LoadedPlugin, Manifest, PkceSupport, PluginEngine};
 use crate::flows::{FlowError, Flows, PendingAuthorization, hook_context};
 use crate::integration::IntegrationConfig;
