@@ -6,9 +6,11 @@ use std::time::Duration;
 use keyway_policy::text::clip;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
+
+use crate::server::error::ErrorBody;
+use crate::service::model::List;
 
 /// Where the server is and which key to call it with. The flags are global: they may come
 /// before or after a sub-subcommand (`keyway keys --url … list`, `keyway keys list --url …`).
@@ -73,26 +75,6 @@ fn render_refusal(status: u16, code: &str, message: &str, field: Option<&str>) -
         text.push_str(" (check KEYWAY_API_KEY or --api-key)");
     }
     text
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    code: String,
-    message: String,
-    #[serde(default)]
-    field: Option<String>,
-}
-
-/// A list answer: `{"items": [...]}`.
-#[derive(Deserialize)]
-pub struct Items<T> {
-    /// The listed things.
-    pub items: Vec<T>,
 }
 
 /// A REST client for one server and one key.
@@ -241,7 +223,7 @@ fn refusal(endpoint: &str, status: StatusCode, body: &[u8]) -> ApiError {
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(ErrorBody { error }) => ApiError::Refused {
             status: status.as_u16(),
-            code: error.code,
+            code: error.code.into_owned(),
             message: error.message,
             field: error.field.filter(|f| !f.is_empty()),
         },
@@ -366,7 +348,7 @@ impl ApiClient {
         if kind.looks_like_id(arg) {
             return Ok(arg.to_string());
         }
-        let list: Items<T> = self.get(&[kind.collection()]).await?;
+        let list: List<T> = self.get(&[kind.collection()]).await?;
         Ok(pick_by_id_or_name(kind, arg, &list.items)?.id().to_string())
     }
 }
@@ -499,7 +481,7 @@ pub(crate) mod tests {
         )
         .await;
 
-        let list: Items<serde_json::Value> = client_for(&url).get(&["keys"]).await.unwrap();
+        let list: List<serde_json::Value> = client_for(&url).get(&["keys"]).await.unwrap();
         assert!(list.items.is_empty());
 
         let wrong_key = ApiClient::new(&ClientArgs { url: url.clone(), api_key: Some("kw_other".into()) }).unwrap();
