@@ -23,15 +23,10 @@ pub enum CryptoError {
     Open,
 }
 
-/// The master key. Redacted in `Debug`, never displayed.
-#[derive(Clone)]
-pub struct MasterKey([u8; 32]);
-
-impl std::fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MasterKey([redacted])")
-    }
-}
+crate::secret::secret_type!(
+    /// The master key every sealed value is encrypted under.
+    MasterKey: [u8; 32]
+);
 
 impl MasterKey {
     /// A new random key.
@@ -54,7 +49,7 @@ impl MasterKey {
 
     /// The base64 form, for writing the key file.
     pub fn to_base64(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(self.0)
+        base64::engine::general_purpose::STANDARD.encode(self.secret())
     }
 }
 
@@ -73,7 +68,7 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// A sealer for `key`.
     pub fn new(key: &MasterKey) -> Self {
-        Self { cipher: XChaCha20Poly1305::new((&key.0).into()) }
+        Self { cipher: XChaCha20Poly1305::new(key.secret().into()) }
     }
 
     /// Encrypts `plaintext`, bound to `context` (the row and purpose).
@@ -128,7 +123,7 @@ mod tests {
     fn keys_round_trip_through_base64_and_bad_keys_say_how_to_make_one() {
         let key = MasterKey::generate();
         let again = MasterKey::from_base64(&key.to_base64()).unwrap();
-        assert_eq!(key.0, again.0);
+        assert_eq!(key.secret(), again.secret());
         let err = MasterKey::from_base64("c2hvcnQ=").unwrap_err();
         assert!(err.to_string().contains("openssl rand -base64 32"));
         assert_eq!(format!("{key:?}"), "MasterKey([redacted])");

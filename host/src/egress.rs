@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use keyway_policy::headers::{self, HeaderLimits};
 use keyway_policy::net::{check_address, is_allowed};
+use keyway_policy::text::clip;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
@@ -54,7 +55,7 @@ fn log_exchange(
         Ok(resp) => resp.status.to_string(),
         Err(e) => format!("failed: {}", redactor.scrub(&e.to_string())),
     };
-    let url = crate::redact::truncate(&redactor.url(&req.url), 2048);
+    let url = clip(&redactor.url(&req.url), 2048).into_owned();
     let ms = took.as_secs_f64() * 1000.0;
     tracing::debug!(target: "keyway::egress", "{} {url} -> {outcome} ({ms:.1} ms)", req.method);
     if tracing::enabled!(target: "keyway::egress", tracing::Level::TRACE) {
@@ -62,7 +63,7 @@ fn log_exchange(
             headers
                 .iter()
                 .take(64)
-                .map(|(n, v)| format!("{n}: {}", crate::redact::truncate(&redactor.header_value(n, v), 256)))
+                .map(|(n, v)| format!("{n}: {}", clip(&redactor.header_value(n, v), 256)))
                 .collect::<Vec<_>>()
                 .join("; ")
         };

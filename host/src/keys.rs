@@ -36,15 +36,11 @@ impl Role {
     }
 }
 
-/// A plaintext API key. Shown once, at creation; redacted everywhere else.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl std::fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiKey([redacted])")
-    }
-}
+crate::secret::secret_type!(
+    /// A plaintext API key, given by the operator (`KEYWAY_ADMIN_KEY`) or a client, or
+    /// generated. Shown once, at creation; redacted everywhere else.
+    ApiKey
+);
 
 /// Prefix of every key, so a leaked key is recognisable to secret scanners.
 const PREFIX: &str = "kw_";
@@ -55,16 +51,6 @@ impl ApiKey {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).expect("the OS random source is available");
         Self(format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
-    }
-
-    /// Wraps a key given by the operator (`KEYWAY_ADMIN_KEY`) or a client.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The key itself.
-    pub fn secret(&self) -> &str {
-        &self.0
     }
 
     /// The stored form: SHA-256, hex.

@@ -10,6 +10,7 @@
 //! allowlist, checked before a credential goes anywhere (see `flows` and `egress`).
 
 use base64::Engine as _;
+use keyway_policy::text::clip;
 
 const MASK: &str = "[redacted]";
 
@@ -154,20 +155,8 @@ impl Redactor {
         if text.contains('=') && !text.contains(char::is_whitespace) {
             return self.pairs(form_urlencoded::parse(body).into_owned());
         }
-        truncate(&self.scrub(&text), 300)
+        clip(&self.scrub(&text), 300).into_owned()
     }
-}
-
-/// `text` cut to `max` bytes on a character boundary, saying how long it was.
-pub(crate) fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &text[..end], text.len())
 }
 
 /// Adds the Basic credential spellings of `user:pass` to `redactor`: the pair as the host

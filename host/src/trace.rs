@@ -9,8 +9,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use keyway_policy::text::clip;
+
 use crate::egress::{EgressError, Exchange, OutboundRequest, OutboundResponse};
-pub(crate) use crate::redact::truncate;
 pub use crate::redact::{Redactor, add_basic_credentials};
 
 /// What one trace entry keeps at most, so a hook sending huge URLs or headers cannot make the
@@ -133,16 +134,16 @@ impl TraceEntry {
             Ok(resp) => (
                 Some(resp.status),
                 masked_headers(&resp.headers, redactor),
-                truncate(&redactor.body(&resp.body), 300),
+                clip(&redactor.body(&resp.body), 300).into_owned(),
                 None,
             ),
             Err(e) => (None, Vec::new(), String::new(), Some(redactor.scrub(&e.to_string()))),
         };
         Self {
-            method: truncate(&req.method, 32),
-            url: truncate(&redactor.url(&req.url), MAX_URL),
+            method: clip(&req.method, 32).into_owned(),
+            url: clip(&redactor.url(&req.url), MAX_URL).into_owned(),
             headers: masked_headers(&req.headers, redactor),
-            body: req.body.as_deref().map(|b| truncate(&redactor.body(b), MAX_BODY)).unwrap_or_default(),
+            body: req.body.as_deref().map(|b| clip(&redactor.body(b), MAX_BODY).into_owned()).unwrap_or_default(),
             status,
             response_headers,
             response_body,
@@ -230,7 +231,9 @@ fn masked_headers(headers: &[(String, String)], redactor: &Redactor) -> Vec<(Str
     let mut masked: Vec<(String, String)> = headers
         .iter()
         .take(MAX_HEADERS)
-        .map(|(n, v)| (truncate(n, MAX_HEADER_VALUE), truncate(&redactor.header_value(n, v), MAX_HEADER_VALUE)))
+        .map(|(n, v)| {
+            (clip(n, MAX_HEADER_VALUE).into_owned(), clip(&redactor.header_value(n, v), MAX_HEADER_VALUE).into_owned())
+        })
         .collect();
     if headers.len() > MAX_HEADERS {
         masked.push(("[truncated]".into(), format!("{} more headers", headers.len() - MAX_HEADERS)));
@@ -322,7 +325,10 @@ mod tests {
             entry.url.len() + entry.body.len() + entry.headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
         assert!(kept < 32 << 10, "the entry keeps {kept} bytes");
         assert!(entry.url.starts_with("https://app.test/[redacted]/aaa"), "{}", &entry.url[..40]);
-        assert!(entry.url.ends_with(&format!("({} bytes)", req.url.len() + "[redacted]".len() - 12)), "says how long");
+        assert!(
+            entry.url.ends_with(&format!("(cut from {} bytes)", req.url.len() + "[redacted]".len() - 12)),
+            "says how long"
+        );
         assert_eq!(entry.headers.len(), MAX_HEADERS + 1);
         assert_eq!(entry.headers[0].1.get(..10), Some("[redacted]"), "masked before it was cut");
         assert_eq!(entry.headers[MAX_HEADERS], ("[truncated]".to_string(), "969 more headers".to_string()));
@@ -346,6 +352,6 @@ mod tests {
     fn long_plain_bodies_are_truncated() {
         let redactor = Redactor::default();
         let long = "word ".repeat(200);
-        assert!(redactor.body(long.as_bytes()).ends_with("(1000 bytes)"));
+        assert!(redactor.body(long.as_bytes()).ends_with("(cut from 1000 bytes)"));
     }
 }

@@ -87,6 +87,36 @@ async fn another_api_version_is_refused_before_instantiation() {
     assert!(err.to_string().contains("rebuild it"), "{err}");
 }
 
+/// `bytes` with the first function body of its first core module overwritten: the component still
+/// parses, and its names are untouched, but compiling it fails validation.
+fn with_a_broken_function_body(bytes: &[u8]) -> Vec<u8> {
+    let body = wasmparser::Parser::new(0)
+        .parse_all(bytes)
+        .find_map(|payload| match payload.unwrap() {
+            wasmparser::Payload::CodeSectionEntry(body) => Some(body.range()),
+            _ => None,
+        })
+        .expect("the component has a function");
+    let mut out = bytes.to_vec();
+    out[body].fill(0xff);
+    out
+}
+
+#[tokio::test]
+async fn another_api_version_is_refused_without_compiling() {
+    // Compiling the broken body fails: that is how a compile shows.
+    let broken = with_a_broken_function_body(STANDARD_OAUTH2);
+    let err = try_load(&broken).await.unwrap_err();
+    assert!(matches!(err, LoadError::Malformed(_)), "compiling the broken body fails: {err}");
+    // For another version the same bytes are refused by name, so the body was never compiled.
+    let err = try_load(&crate::with_api_version(&broken, "0.9.0")).await.unwrap_err();
+    assert!(matches!(err, LoadError::UnsupportedApiVersion { ref found } if found == "0.9.0"), "{err}");
+    assert!(err.to_string().contains("rebuild it with a matching keyway-sdk"), "{err}");
+    // And a component of another world, broken the same way, is refused by name too.
+    let err = try_load(&with_a_broken_function_body(GUEST_WRONG_WORLD)).await.unwrap_err();
+    assert!(matches!(err, LoadError::WrongWorld(_)), "{err}");
+}
+
 /// The `.cwasm` files in a cache directory, sorted.
 fn artifacts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(dir)

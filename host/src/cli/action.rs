@@ -7,9 +7,10 @@ use anyhow::Context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{ApiClient, ClientArgs, Items, Kind};
-use super::connect::ConnectionView;
+use super::client::{ApiClient, ClientArgs, Kind};
 use super::integration::IntegrationSummary;
+use crate::service::model::ConnectionView;
+use crate::service::model::List;
 
 /// `keyway action …`
 #[derive(clap::Args, Debug)]
@@ -131,7 +132,7 @@ pub async fn run(args: ActionArgs, out: &mut impl Write) -> anyhow::Result<()> {
                 writeln!(out, "{}", serde_json::to_string_pretty(&list["items"])?)?;
                 return Ok(());
             }
-            let list: Items<ActionSummary> = client.get(&["integrations", &id, "actions"]).await?;
+            let list: List<ActionSummary> = client.get(&["integrations", &id, "actions"]).await?;
             if list.items.is_empty() {
                 writeln!(out, "no actions; save a declarative one with `keyway action save {integration} <file>`")?;
                 return Ok(());

@@ -1,14 +1,16 @@
 //! The REST client the companion commands share: one base URL, one API key, JSON both ways,
 //! and the API's error body turned into one readable line.
 
-use std::fmt;
 use std::time::Duration;
 
+use keyway_policy::text::clip;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
+
+use crate::server::error::ErrorBody;
+use crate::service::model::List;
 
 /// Where the server is and which key to call it with. The flags are global: they may come
 /// before or after a sub-subcommand (`keyway keys --url … list`, `keyway keys list --url …`).
@@ -23,43 +25,11 @@ pub struct ClientArgs {
     pub api_key: Option<SecretArg>,
 }
 
-/// A secret taken from the command line or the environment: `Debug` is redacted and there is
-/// no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretArg(String);
-
-impl SecretArg {
-    /// The value itself, for the wire.
-    pub fn secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretArg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretArg([redacted])")
-    }
-}
-
-impl std::str::FromStr for SecretArg {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_string()))
-    }
-}
-
-impl From<String> for SecretArg {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl From<&str> for SecretArg {
-    fn from(value: &str) -> Self {
-        Self(value.to_string())
-    }
-}
+crate::secret::secret_type!(
+    /// A secret taken from the command line or the environment: an API key, a password, a
+    /// token.
+    SecretArg
+);
 
 /// Why a call to the server failed.
 #[derive(Debug, thiserror::Error)]
@@ -107,26 +77,6 @@ fn render_refusal(status: u16, code: &str, message: &str, field: Option<&str>) -
     text
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    code: String,
-    message: String,
-    #[serde(default)]
-    field: Option<String>,
-}
-
-/// A list answer: `{"items": [...]}`.
-#[derive(Deserialize)]
-pub struct Items<T> {
-    /// The listed things.
-    pub items: Vec<T>,
-}
-
 /// A REST client for one server and one key.
 #[derive(Debug, Clone)]
 pub struct ApiClient {
@@ -136,14 +86,15 @@ pub struct ApiClient {
     http: reqwest::Client,
 }
 
-/// How long one API call may take; `request` waits for the app's API, which may be slow.
 /// A request body.
 enum Payload<'a> {
     Json(&'a serde_json::Value),
     Wasm(Vec<u8>),
 }
 
+/// How long one API call may take; `request` waits for the app's API, which may be slow.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// How much of an unexpected answer's body an error quotes, in bytes.
 const MAX_DETAIL: usize = 300;
 
 impl ApiClient {
@@ -200,7 +151,7 @@ impl ApiClient {
         serde_json::from_slice(&answer).map_err(|e| ApiError::Unexpected {
             endpoint,
             status,
-            detail: format!("the answer does not parse ({e}): {}", truncate(&answer)),
+            detail: format!("the answer does not parse ({e}): {}", body_start(&answer)),
         })
     }
 
@@ -232,7 +183,7 @@ impl ApiClient {
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Unexpected {
             endpoint,
             status,
-            detail: format!("the answer does not parse ({e}): {}", truncate(&bytes)),
+            detail: format!("the answer does not parse ({e}): {}", body_start(&bytes)),
         })
     }
 
@@ -272,14 +223,14 @@ fn refusal(endpoint: &str, status: StatusCode, body: &[u8]) -> ApiError {
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(ErrorBody { error }) => ApiError::Refused {
             status: status.as_u16(),
-            code: error.code,
+            code: error.code.into_owned(),
             message: error.message,
             field: error.field.filter(|f| !f.is_empty()),
         },
         Err(_) => ApiError::Unexpected {
             endpoint: endpoint.to_string(),
             status: status.as_u16(),
-            detail: if body.is_empty() { "no body".to_string() } else { truncate(body) },
+            detail: if body.is_empty() { "no body".to_string() } else { body_start(body) },
         },
     }
 }
@@ -299,13 +250,9 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn truncate(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    match text.char_indices().nth(MAX_DETAIL) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
+/// The start of an answer's body, for an error message.
+fn body_start(body: &[u8]) -> String {
+    clip(String::from_utf8_lossy(body).trim(), MAX_DETAIL).into_owned()
 }
 
 /// The kinds of things the CLI names by id or unique name.
@@ -401,7 +348,7 @@ impl ApiClient {
         if kind.looks_like_id(arg) {
             return Ok(arg.to_string());
         }
-        let list: Items<T> = self.get(&[kind.collection()]).await?;
+        let list: List<T> = self.get(&[kind.collection()]).await?;
         Ok(pick_by_id_or_name(kind, arg, &list.items)?.id().to_string())
     }
 }
@@ -481,6 +428,9 @@ pub(crate) mod tests {
         let client = client_for("http://127.0.0.1:8400");
         let printed = format!("{client:?} {:?}", ClientArgs { url: "u".into(), api_key: Some("kw_test_key".into()) });
         assert!(!printed.contains("kw_test_key"), "{printed}");
+        let password: SecretArg = "hunter2".parse().unwrap();
+        assert_eq!(format!("{password:?}"), "SecretArg([redacted])");
+        assert_eq!(password.secret(), "hunter2");
     }
 
     #[test]
@@ -531,7 +481,7 @@ pub(crate) mod tests {
         )
         .await;
 
-        let list: Items<serde_json::Value> = client_for(&url).get(&["keys"]).await.unwrap();
+        let list: List<serde_json::Value> = client_for(&url).get(&["keys"]).await.unwrap();
         assert!(list.items.is_empty());
 
         let wrong_key = ApiClient::new(&ClientArgs { url: url.clone(), api_key: Some("kw_other".into()) }).unwrap();

@@ -7,11 +7,11 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::client::{ApiClient, ApiError, ClientArgs, Kind, Listed, SecretArg};
 use super::integration::IntegrationSummary;
+use crate::service::model::{ConnectionCreated, ConnectionView, List};
 
 /// `keyway connect <integration> [--name N] [--input k=v ...]`
 #[derive(clap::Args, Debug)]
@@ -48,48 +48,12 @@ pub struct ConnectArgs {
     pub no_wait: bool,
 }
 
-/// The answer to `POST /api/v1/integrations/{id}/connections`.
-#[derive(Deserialize, Debug)]
-struct Created {
-    id: String,
-    status: String,
-    #[serde(default)]
-    authorize_url: Option<String>,
-}
-
-/// A connection as `GET /api/v1/connections/{id}` shows it (never with tokens).
-#[derive(Deserialize, Debug, Clone)]
-pub struct ConnectionView {
-    /// The opaque id.
-    pub id: String,
-    /// The integration it belongs to.
-    #[serde(default)]
-    pub integration_id: Option<String>,
-    /// Its name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// `pending`, `active`, `needs_reauth` or `failed`.
-    pub status: String,
-    /// Granted scopes, as the server reports them.
-    #[serde(default)]
-    pub scopes: serde_json::Value,
-    /// When the access token expires (RFC 3339).
-    #[serde(default)]
-    pub expires_at: Option<String>,
-    /// Why the last attempt failed, if it did.
-    #[serde(default)]
-    pub last_error: Option<String>,
-    /// When a waiting retry happens (RFC 3339).
-    #[serde(default)]
-    pub next_retry_at: Option<String>,
-}
-
 impl Listed for ConnectionView {
     fn id(&self) -> &str {
         &self.id
     }
     fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        Some(&self.name)
     }
 }
 
@@ -129,11 +93,11 @@ pub async fn run(args: ConnectArgs, out: &mut impl Write) -> anyhow::Result<()> 
     let integration: IntegrationSummary = if Kind::Integration.looks_like_id(&args.integration) {
         client.get(&["integrations", &args.integration]).await?
     } else {
-        let list: super::client::Items<IntegrationSummary> = client.get(&["integrations"]).await?;
+        let list: List<IntegrationSummary> = client.get(&["integrations"]).await?;
         super::client::pick_by_id_or_name(Kind::Integration, &args.integration, &list.items)?.clone()
     };
     let body = connection_body(&args, &integration.name)?;
-    let created: Created = client.post(&["integrations", &integration.id, "connections"], &body).await?;
+    let created: ConnectionCreated = client.post(&["integrations", &integration.id, "connections"], &body).await?;
 
     let Some(authorize_url) =
         created.authorize_url.filter(|_| ConnectionStatus::parse(&created.status) == Some(ConnectionStatus::Pending))
@@ -158,8 +122,8 @@ pub async fn run(args: ConnectArgs, out: &mut impl Write) -> anyhow::Result<()> 
     if let Some(expires_at) = &connection.expires_at {
         writeln!(out, "token expires at {expires_at}")?;
     }
-    if !connection.scopes.is_null() {
-        writeln!(out, "scopes: {}", connection.scopes)?;
+    if let Some(scopes) = &connection.scopes {
+        writeln!(out, "scopes: {}", json!(scopes))?;
     }
     Ok(())
 }
@@ -275,6 +239,29 @@ mod tests {
         assert!(!format!("{:?}", parse(&["jira", "--password", "hunter2"])).contains("hunter2"));
     }
 
+    /// `con_1` as the server shows it, with `status`, changed by `edit`.
+    fn connection_json(status: &str, edit: impl FnOnce(&mut ConnectionView)) -> serde_json::Value {
+        let mut view = ConnectionView {
+            id: "con_1".into(),
+            integration_id: "int_1".into(),
+            name: "gh".into(),
+            status: status.into(),
+            scopes: None,
+            expires_at: None,
+            refresh_expires_at: None,
+            metadata: BTreeMap::new(),
+            inputs: BTreeMap::new(),
+            last_error: None,
+            next_retry_at: None,
+            owner_key_id: "key_1".into(),
+            allowed_keys: vec![],
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+        };
+        edit(&mut view);
+        serde_json::to_value(view).unwrap()
+    }
+
     /// A connection that answers `pending` `pending_polls` times, then `final_body`.
     async fn stub_connection(pending_polls: usize, final_body: serde_json::Value) -> (String, Arc<AtomicUsize>) {
         #[derive(Clone)]
@@ -286,8 +273,7 @@ mod tests {
         async fn connection(State(stub): State<Stub>) -> axum::Json<serde_json::Value> {
             let n = stub.polls.fetch_add(1, Ordering::SeqCst);
             if n < stub.pending_polls {
-                axum::Json(json!({"id": "con_1", "integration_id": "int_1", "name": "gh", "status": "pending",
-                    "scopes": null, "expires_at": null, "metadata": {}, "last_error": null}))
+                axum::Json(connection_json("pending", |_| {}))
             } else {
                 axum::Json(stub.final_body.clone())
             }
@@ -300,8 +286,10 @@ mod tests {
 
     #[tokio::test]
     async fn waiting_ends_when_the_callback_activates_the_connection() {
-        let active = json!({"id": "con_1", "integration_id": "int_1", "name": "gh", "status": "active",
-            "scopes": ["repo"], "expires_at": "2030-01-01T00:00:00Z", "metadata": {}, "last_error": null});
+        let active = connection_json("active", |c| {
+            c.scopes = Some(vec!["repo".into()]);
+            c.expires_at = Some("2030-01-01T00:00:00Z".into());
+        });
         let (url, polls) = stub_connection(2, active).await;
         let mut out = Vec::new();
         let connection = wait_for_connection(
@@ -321,8 +309,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_connection_is_an_error_with_its_last_error() {
-        let failed = json!({"id": "con_1", "status": "failed",
-            "last_error": "the provider answered access_denied: the user declined"});
+        let failed = connection_json("failed", |c| {
+            c.last_error = Some("the provider answered access_denied: the user declined".into());
+        });
         let (url, _) = stub_connection(1, failed).await;
         let error = wait_for_connection(
             &client_for(&url),

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::client::{ApiClient, ClientArgs, Items};
+use super::client::{ApiClient, ClientArgs};
 use crate::integration::{ClientAuth, FieldError, IntegrationConfig, scopes_from_lines};
 use crate::secret::ClientSecret;
+use crate::service::model::List;
 use crate::service::model::{IntegrationInput, ScopesInput};
 
 /// `keyway integration …`
@@ -348,7 +349,7 @@ pub async fn run(args: IntegrationArgs, out: &mut impl Write) -> anyhow::Result<
         }
         IntegrationCommand::List => {
             let client = ApiClient::new(&args.client)?;
-            let list: Items<IntegrationSummary> = client.get(&["integrations"]).await?;
+            let list: List<IntegrationSummary> = client.get(&["integrations"]).await?;
             if list.items.is_empty() {
                 writeln!(out, "no integrations yet; `keyway integration create --file <toml>` adds one")?;
                 return Ok(());

@@ -5,7 +5,8 @@ use std::io::Write;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::client::{ApiClient, ClientArgs, Items, Kind, Listed};
+use super::client::{ApiClient, ClientArgs, Kind, Listed};
+use crate::service::model::List;
 
 /// `keyway keys …`
 #[derive(clap::Args, Debug)]
@@ -119,7 +120,7 @@ pub async fn run(args: KeysArgs, out: &mut impl Write) -> anyhow::Result<()> {
             writeln!(out, "Store it now: it is not shown again. Use it as KEYWAY_API_KEY or --api-key.")?;
         }
         KeysCommand::List => {
-            let list: Items<KeySummary> = client.get(&["keys"]).await?;
+            let list: List<KeySummary> = client.get(&["keys"]).await?;
             let rows: Vec<Vec<String>> = list
                 .items
                 .iter()

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::{ApiClient, ClientArgs, Kind};
-use super::connect::ConnectionView;
+use crate::service::model::ConnectionView;
 
 /// `keyway request <connection> <METHOD> <PATH> [--query k=v]... [--header k:v]... [--data …]`
 #[derive(clap::Args, Debug)]

@@ -12,7 +12,6 @@
 mod callback;
 mod providers;
 pub mod report;
-mod shape;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -23,6 +22,7 @@ use url::Url;
 use crate::connection::{ConnectionState, Credentials, Tokens, unix_seconds};
 use crate::egress::{EgressClient, EgressConfig, EgressError, OutboundRequest, OutboundResponse};
 use crate::engine::bindings::auth_flow::AuthPlacement;
+use crate::engine::shape;
 use crate::engine::{API_VERSION, CallEnv, LoadError, LoadedPlugin, Manifest, PkceSupport, PluginEngine};
 use crate::flows::{FlowError, Flows, PendingAuthorization, hook_context};
 use crate::integration::IntegrationConfig;
@@ -595,7 +595,7 @@ impl Kit {
         let page = if location.is_none() { response.text().await.unwrap_or_default() } else { String::new() };
         self.record_browser(&pending.authorize_url, status, headers, &page, started.elapsed());
         let Some(location) = location else {
-            let page: String = page.chars().take(300).collect();
+            let page = keyway_policy::text::clip(&page, 300);
             let hint = if matches!(setup.mode, BrowserMode::Auto) && (200..300).contains(&status) {
                 "`--browser auto` is for an emulated provider that approves at once (`keyway mock-provider`); this \
                  one shows a page, so drop `--browser auto` and log in in your own browser"

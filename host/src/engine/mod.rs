@@ -7,6 +7,7 @@ mod hooks;
 mod host;
 mod manifest;
 mod quota;
+pub(crate) mod shape;
 mod store;
 
 use std::pin::Pin;
@@ -322,21 +323,20 @@ impl PluginEngine {
         }
     }
 
-    /// Validates, compiles and pre-instantiates a plugin, then reads its manifest in a
-    /// sealed sandbox. Compilation runs off the async workers.
+    /// Checks a plugin's world by name (without compiling), compiles and pre-instantiates it,
+    /// then reads its manifest in a sealed sandbox. Compilation runs off the async workers.
     pub async fn load(
         &self,
         bytes: &[u8],
         egress: &crate::egress::EgressClient,
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let hash = hex::encode(Sha256::digest(bytes));
-        if !bytes.starts_with(b"\0asm") {
-            return Err(LoadError::Malformed(
-                "the file does not start with the Wasm magic bytes; upload the `.wasm` that `cargo build --target wasm32-wasip2` produced".into(),
-            ));
-        }
+        // Names first: a plugin for another API version or world is refused before it costs a compile.
+        let shape = shape::read(bytes).map_err(|e| {
+            LoadError::Malformed(format!("{e}; upload the `.wasm` that `cargo build --target wasm32-wasip2` produced"))
+        })?;
+        let api_version = shape::check_world(&shape)?;
         let (component, fresh) = self.compile(bytes, &hash).await?;
-        let api_version = self.check_world(&component)?;
         let instance_pre =
             self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         let pre =
@@ -353,47 +353,6 @@ impl PluginEngine {
             self.cache(&component, &hash).await;
         }
         Ok(Arc::new(LoadedPlugin { manifest, api_version, hash, pre }))
-    }
-
-    /// Checks exports and imports by name before anything is instantiated, and reads the API
-    /// version from the export names. `wasi:*` imports are allowed: every wasip2 Rust guest
-    /// has them, and the linker provides a sealed WASI.
-    fn check_world(&self, component: &Component) -> Result<String, LoadError> {
-        let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
-        let mut version = None;
-        for name in &exports {
-            if let Some(rest) = name.strip_prefix(&format!("{PACKAGE}/"))
-                && let Some((_, v)) = rest.split_once('@')
-            {
-                version = Some(v.to_string());
-            }
-        }
-        let Some(version) = version else {
-            return Err(LoadError::WrongWorld(format!(
-                "it exports [{}], but a Keyway plugin exports {PACKAGE}/auth-flow@{API_VERSION} (build it with keyway-sdk and `keyway_sdk::export!`)",
-                exports.join(", ")
-            )));
-        };
-        if version != API_VERSION {
-            return Err(LoadError::UnsupportedApiVersion { found: version });
-        }
-        for wanted in ["metadata", "auth-flow", "actions"] {
-            let full = format!("{PACKAGE}/{wanted}@{API_VERSION}");
-            if !exports.contains(&full) {
-                return Err(LoadError::WrongWorld(format!("it does not export `{full}`")));
-            }
-        }
-        for (name, _) in ty.imports(&self.engine) {
-            let known =
-                ["outbound", "api", "log", "types"].iter().any(|i| name == format!("{PACKAGE}/{i}@{API_VERSION}"));
-            if !known && !name.starts_with("wasi:") {
-                return Err(LoadError::WrongWorld(format!(
-                    "it imports `{name}`, which the Keyway host does not provide"
-                )));
-            }
-        }
-        Ok(version)
     }
 
     /// Runs `f` against a fresh instance of `plugin`, under every limit. Returns the result

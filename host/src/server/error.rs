@@ -5,7 +5,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::service::ServiceError;
@@ -20,18 +22,18 @@ impl<E: Into<ServiceError>> From<E> for ApiError {
     }
 }
 
-/// The error body.
-#[derive(Debug, Serialize, ToSchema)]
+/// The error body. The CLI reads it too.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// What went wrong.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: `invalid_field`, `not_found`, `forbidden`, ...
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     /// What is wrong and how to fix it.
     pub message: String,
     /// The offending field, for `invalid_field`.
@@ -74,7 +76,7 @@ impl ApiError {
             other => other.to_string(),
         };
         // The last line of defence: a message may quote a plugin or a provider.
-        ErrorDetail { code, message: keyway_policy::text::clip_message(message), field }
+        ErrorDetail { code: code.into(), message: keyway_policy::text::clip_message(message), field }
     }
 }
 

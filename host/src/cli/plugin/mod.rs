@@ -10,10 +10,11 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use super::client::{ApiClient, ClientArgs, Items};
+use super::client::{ApiClient, ClientArgs};
 use crate::conformance;
 use crate::egress::{EgressClient, EgressConfig};
 use crate::engine::{Limits, LoadedPlugin, PluginEngine};
+use crate::service::model::List;
 
 /// `keyway plugin …`
 #[derive(clap::Args, Debug)]
@@ -123,7 +124,7 @@ pub async fn run(args: PluginArgs, out: &mut impl Write) -> anyhow::Result<()> {
         }
         PluginCommand::List { client } => {
             let client = ApiClient::new(&client)?;
-            let listed: Items<PluginSummary> = client.get(&["plugins"]).await?;
+            let listed: List<PluginSummary> = client.get(&["plugins"]).await?;
             writeln!(out, "{:<24} {:<10} {:<14} {:<8} description", "name", "version", "hash", "actions")?;
             for p in listed.items {
                 let origin = if p.builtin { " (built in)" } else { "" };

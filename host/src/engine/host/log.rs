@@ -8,14 +8,8 @@ const MAX_MESSAGE: usize = 4096;
 
 impl Host for HostView<'_> {
     async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
-        let mut message = self.env.redactor.scrub(&message);
-        if message.len() > MAX_MESSAGE {
-            let mut end = MAX_MESSAGE;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-        }
+        let message = self.env.redactor.scrub(&message);
+        let message = keyway_policy::text::clip(&message, MAX_MESSAGE);
         let plugin = self.env.plugin.as_str();
         match level {
             Level::Trace => tracing::trace!(target: "keyway::plugin", plugin, "{message}"),

@@ -1,11 +1,17 @@
-//! A component's outer shape, read without compiling it: its top-level import and export names. The engine's
-//! load is what decides whether a plugin is accepted; this reading only tells the kit which of its checks (API
-//! version or exports) a refusal belongs to, and lists what the component declares.
+//! A component's outer shape, read without compiling it: its top-level import and export names, and the world
+//! check on them. [`PluginEngine::load`](super::PluginEngine::load) runs both before it compiles anything, so a
+//! plugin for another API version, or a component of another world, is refused in microseconds; the conformance
+//! kit reads the same shape to list what a component declares.
 
 use wasmparser::{Encoding, Parser, Payload};
 
-/// The package every plugin interface belongs to.
-const PACKAGE: &str = "keyway:plugin";
+use super::{API_VERSION, LoadError, PACKAGE};
+
+/// The `keyway:plugin` interfaces a plugin must export.
+const REQUIRED_EXPORTS: [&str; 3] = ["metadata", "auth-flow", "actions"];
+/// The `keyway:plugin` interfaces the host provides; `wasi:*` imports are allowed too (every wasip2 Rust guest
+/// has them, and the linker provides a sealed WASI).
+const PROVIDED_IMPORTS: [&str; 4] = ["outbound", "api", "log", "types"];
 
 /// The top-level names of a component.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,6 +45,35 @@ impl Shape {
     pub fn wasi_imports(&self) -> usize {
         self.imports.iter().filter(|n| n.starts_with("wasi:")).count()
     }
+}
+
+/// The world check, by name: the API version in the export names is this host's, every required interface is
+/// exported, and nothing is imported that the host does not provide. Returns the API version. Types are checked
+/// later, when the compiled component is pre-instantiated against the linker.
+pub(crate) fn check_world(shape: &Shape) -> Result<String, LoadError> {
+    let Some(version) = shape.api_version() else {
+        return Err(LoadError::WrongWorld(format!(
+            "it exports [{}], but a Keyway plugin exports {PACKAGE}/auth-flow@{API_VERSION} (build it with keyway-sdk \
+             and `keyway_sdk::export!`)",
+            shape.exports.join(", ")
+        )));
+    };
+    if version != API_VERSION {
+        return Err(LoadError::UnsupportedApiVersion { found: version.to_string() });
+    }
+    for wanted in REQUIRED_EXPORTS {
+        let full = format!("{PACKAGE}/{wanted}@{API_VERSION}");
+        if !shape.exports.contains(&full) {
+            return Err(LoadError::WrongWorld(format!("it does not export `{full}`")));
+        }
+    }
+    for name in &shape.imports {
+        let provided = PROVIDED_IMPORTS.iter().any(|i| *name == format!("{PACKAGE}/{i}@{API_VERSION}"));
+        if !provided && !name.starts_with("wasi:") {
+            return Err(LoadError::WrongWorld(format!("it imports `{name}`, which the Keyway host does not provide")));
+        }
+    }
+    Ok(version.to_string())
 }
 
 fn plugin_interfaces(names: &[String]) -> Vec<&str> {
@@ -111,5 +146,35 @@ mod tests {
         assert_eq!(shape.plugin_imports(), ["types"]);
         assert_eq!(shape.wasi_imports(), 1);
         assert_eq!(Shape::default().api_version(), None);
+    }
+
+    fn plugin(version: &str) -> Shape {
+        Shape {
+            exports: ["metadata", "auth-flow", "actions"].map(|i| format!("keyway:plugin/{i}@{version}")).into(),
+            imports: vec![format!("keyway:plugin/outbound@{version}"), "wasi:io/streams@0.2.6".into()],
+        }
+    }
+
+    #[test]
+    fn the_world_check_names_what_to_fix() {
+        assert_eq!(check_world(&plugin(API_VERSION)).unwrap(), API_VERSION);
+
+        let err = check_world(&plugin("0.9.0")).unwrap_err();
+        assert!(matches!(err, LoadError::UnsupportedApiVersion { ref found } if found == "0.9.0"), "{err}");
+        assert!(err.to_string().contains("rebuild it with a matching keyway-sdk"), "{err}");
+
+        let other = Shape { exports: vec!["run".into()], imports: vec![] };
+        let err = check_world(&other).unwrap_err().to_string();
+        assert!(err.contains("it exports [run]") && err.contains("keyway_sdk::export!"), "{err}");
+
+        let mut partial = plugin(API_VERSION);
+        partial.exports.pop();
+        let err = check_world(&partial).unwrap_err().to_string();
+        assert!(err.contains("does not export `keyway:plugin/actions@"), "{err}");
+
+        let mut greedy = plugin(API_VERSION);
+        greedy.imports.push("acme:secrets/vault".into());
+        let err = check_world(&greedy).unwrap_err().to_string();
+        assert!(err.contains("imports `acme:secrets/vault`, which the Keyway host does not provide"), "{err}");
     }
 }
