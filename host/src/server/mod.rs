@@ -58,11 +58,38 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/oauth", get(callback::complete))
         .route("/healthz", get(healthz))
+        // After the routes, so only matched requests are counted, each under its template.
+        .route_layer(axum::middleware::from_fn(count_request))
         .with_state(state)
         // A last resort, never the mechanism: every limit is enforced before it could panic.
         // A panic still answers (a generic 500 in the house shape) instead of dropping the
         // connection, and the next request is served.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}
+
+/// The metrics listener's whole application: `GET /metrics` and nothing else, so it can sit on
+/// an address the public cannot reach.
+pub fn metrics_app(handle: metrics_exporter_prometheus::PrometheusHandle) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()) }
+        }),
+    )
+}
+
+/// Counts one request under its route's template (`/api/v1/connections/{id}`): the raw path
+/// holds ids, one series each.
+async fn count_request(
+    route: axum::extract::MatchedPath,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::http_request(route.as_str(), response.status().as_u16(), started.elapsed());
+    response
 }
 
 /// The answer under `/api/v1` to a path no route matches.
