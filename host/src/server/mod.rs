@@ -1,11 +1,12 @@
 //! The HTTP layer: the REST API under `/api/v1`, the OAuth redirect URI at `/oauth`, and
-//! `/healthz`. Handlers translate between HTTP and [`Service`] and nothing more.
+//! `/healthz` and `/readyz`. Handlers translate between HTTP and [`Service`] and nothing more.
 
 mod actions;
 mod callback;
 mod connections;
 pub mod error;
 mod extract;
+mod health;
 mod integrations;
 mod keys;
 pub mod openapi;
@@ -57,7 +58,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/oauth", get(callback::complete))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         // After the routes, so only matched requests are counted, each under its template.
         .route_layer(axum::middleware::from_fn(count_request))
         .with_state(state)
@@ -70,13 +72,7 @@ pub fn app(state: AppState) -> Router {
 /// The metrics listener's whole application: `GET /metrics` and nothing else, so it can sit on
 /// an address the public cannot reach.
 pub fn metrics_app(handle: metrics_exporter_prometheus::PrometheusHandle) -> Router {
-    Router::new().route(
-        "/metrics",
-        get(move || {
-            let handle = handle.clone();
-            async move { ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()) }
-        }),
-    )
+    Router::new().route("/metrics", get(health::metrics)).with_state(handle)
 }
 
 /// Counts one request under its route's template (`/api/v1/connections/{id}`): the raw path
@@ -110,16 +106,4 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
     // Logged by `ApiError` (5xx detail goes to the log); the body stays generic.
     let error = crate::service::ServiceError::Internal(format!("a request handler panicked: {detail}"));
     axum::response::IntoResponse::into_response(error::ApiError(error))
-}
-
-/// Liveness and database reachability.
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match state.service.store().count_api_keys().await {
-        Ok(_) => (axum::http::StatusCode::OK, "ok").into_response(),
-        Err(e) => {
-            tracing::error!("health check: {e}");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-    }
 }

@@ -20,10 +20,12 @@ use crate::service::model::*;
         super::plugins::install, super::plugins::list, super::plugins::remove,
         super::actions::list, super::actions::create, super::actions::put, super::actions::delete,
         super::actions::run,
+        super::health::healthz, super::health::readyz, super::health::metrics,
     ),
     components(schemas(ErrorBody, ErrorDetail, ScopesInput, IntegrationInput, IntegrationView, ConnectionInput, ConnectionCreated,
         ConnectionView, CredentialsInput, WebRequest, WebResponse, KeyInput, KeyView, KeyCreated, PluginView,
-        ActionKind, ActionView, ActionRun, ActionOutcome, crate::actions::CallSummary)),
+        ActionKind, ActionView, ActionRun, ActionOutcome, crate::actions::CallSummary,
+        super::health::Readiness, super::health::ReadinessCheck)),
     modifiers(&BearerAuth),
     security(("api_key" = []))
 )]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use keyway_store::{
-    ActionRecord, ApiKeyRecord, Change, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord,
-    PluginVersion, Store, StoreError, Watch,
+    ActionRecord, ApiKeyRecord, Change, ConnectionRecord, IntegrationRecord, MigrationStatus, PendingFlowRecord,
+    PluginRecord, PluginVersion, Store, StoreError, Watch,
 };
 
 use super::cache::HotCache;
@@ -92,6 +92,9 @@ impl Store for CachedStore {
     }
     fn watch(&self) -> tokio::sync::mpsc::Receiver<Watch> {
         self.inner.watch()
+    }
+    async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        self.inner.migration_status().await
     }
 
     async fn insert_integration(&self, r: &IntegrationRecord) -> Result<(), StoreError> {
