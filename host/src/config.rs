@@ -20,6 +20,7 @@
 //! blocked_networks = ["203.0.113.0/24"]
 //! allowed_networks = ["10.20.0.5"]
 //! egress_timeout = "15s"
+//! metrics_listen = "127.0.0.1:9400"
 //!
 //! [resolve]
 //! "*.zendesk.test" = "127.0.0.1"
@@ -132,6 +133,10 @@ pub struct ServeArgs {
     /// last byte, e.g. `15s` [default: 15s].
     #[arg(long, env = "KEYWAY_EGRESS_TIMEOUT", value_name = "DURATION")]
     pub egress_timeout: Option<String>,
+    /// Address of a second listener that serves only `GET /metrics` (Prometheus text), kept off
+    /// the public one, e.g. `127.0.0.1:9400` [default: off].
+    #[arg(long, env = "KEYWAY_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Resolved `keyway serve` settings: plain data, validated.
@@ -158,6 +163,8 @@ pub struct Settings {
     pub egress: EgressConfig,
     /// Per-call plugin limits.
     pub limits: Limits,
+    /// Where `GET /metrics` is served, when it is.
+    pub metrics_listen: Option<SocketAddr>,
     /// Whether `public_url` was derived from `listen` (none was given), so it follows the address actually
     /// bound: see [`Settings::bound_to`].
     public_url_from_listen: bool,
@@ -176,6 +183,7 @@ impl fmt::Debug for Settings {
             .field("cache_entries", &self.cache_entries)
             .field("egress", &self.egress)
             .field("limits", &self.limits)
+            .field("metrics_listen", &self.metrics_listen)
             .field("public_url_from_listen", &self.public_url_from_listen)
             .finish()
     }
@@ -252,6 +260,7 @@ struct FileSettings {
     blocked_networks: Option<Vec<String>>,
     allowed_networks: Option<Vec<String>>,
     egress_timeout: Option<String>,
+    metrics_listen: Option<String>,
     limits: Option<FileLimits>,
 }
 
@@ -317,6 +326,13 @@ impl Settings {
                 invalid("listen", &origin, format!("`{text}` is not an address; write e.g. `127.0.0.1:8400`"))
             })?,
             None => DEFAULT_LISTEN,
+        };
+
+        let metrics_listen = match pick(args.metrics_listen.map(|a| a.to_string()), file.metrics_listen, from_file) {
+            Some((text, origin)) => {
+                Some(parse_metrics_listen(&text, listen).map_err(|m| invalid("metrics_listen", &origin, m))?)
+            }
+            None => None,
         };
 
         let (public_url, public_url_from_listen) = match pick(args.public_url.clone(), file.public_url, from_file) {
@@ -482,6 +498,7 @@ impl Settings {
             cache_entries,
             egress,
             limits,
+            metrics_listen,
             public_url_from_listen,
         })
     }
@@ -519,6 +536,19 @@ impl Settings {
             _ => self.database_url.clone(),
         }
     }
+}
+
+/// The metrics listener's address: not the public one, since `/metrics` must stay off it.
+fn parse_metrics_listen(text: &str, listen: SocketAddr) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = text.trim().parse().map_err(|_| {
+        format!("`{text}` is not an address; write e.g. `127.0.0.1:9400` (leave it out to serve no metrics)")
+    })?;
+    if addr == listen && addr.port() != 0 {
+        return Err(format!(
+            "`{addr}` is also `listen`: metrics need a listener of their own, off the public one; choose another port, e.g. `127.0.0.1:9400`"
+        ));
+    }
+    Ok(addr)
 }
 
 fn default_public_url(listen: SocketAddr) -> String {
@@ -1046,6 +1076,33 @@ mod tests {
         assert_eq!(Settings::load(&file.args()).unwrap().cache_entries, 0);
         let args = ServeArgs { cache_entries: Some(25), ..file.args() };
         assert_eq!(Settings::load(&args).unwrap().cache_entries, 25);
+    }
+
+    #[test]
+    fn the_metrics_listener_is_off_by_default_and_comes_from_a_flag_or_the_file() {
+        assert_eq!(Settings::load(&ServeArgs::default()).unwrap().metrics_listen, None, "off unless asked for");
+        let file = TempToml::new("metrics_listen = \"127.0.0.1:9400\"\n");
+        assert_eq!(Settings::load(&file.args()).unwrap().metrics_listen, Some("127.0.0.1:9400".parse().unwrap()));
+        let flag = Wrapper::try_parse_from(["keyway", "--metrics-listen", "0.0.0.0:9401"]).unwrap().serve;
+        let args = ServeArgs { config: file.args().config, ..flag };
+        assert_eq!(
+            Settings::load(&args).unwrap().metrics_listen,
+            Some("0.0.0.0:9401".parse().unwrap()),
+            "the flag wins"
+        );
+
+        let file = TempToml::new("metrics_listen = \"9400\"\n");
+        let message = error_text(&file.args());
+        assert!(message.starts_with("`metrics_listen` in "), "{message}");
+        assert!(message.contains("write e.g. `127.0.0.1:9400`"), "{message}");
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:9000".parse().unwrap()),
+            metrics_listen: Some("127.0.0.1:9000".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let message = error_text(&args);
+        assert!(message.starts_with("`--metrics-listen` (or KEYWAY_METRICS_LISTEN): "), "{message}");
+        assert!(message.contains("off the public one"), "{message}");
     }
 
     #[test]

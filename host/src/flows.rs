@@ -543,9 +543,16 @@ impl Flows {
         call: ApiCall,
         trace: &Recorder,
     ) -> Result<OutboundResponse, FlowError> {
-        let target = self.api_target(plugin, integration, conn, trace).await?;
-        let response = self.send_api(&target, integration, conn, call, trace).await?;
-        Ok(response.scrubbed(&target.redactor_for(integration, conn)))
+        let started = std::time::Instant::now();
+        let response = async {
+            let target = self.api_target(plugin, integration, conn, trace).await?;
+            let response = self.send_api(&target, integration, conn, call, trace).await?;
+            Ok(response.scrubbed(&target.redactor_for(integration, conn)))
+        }
+        .await;
+        let status = response.as_ref().ok().map(|r: &OutboundResponse| r.status);
+        crate::metrics::web_api_request(&integration.name, status, started.elapsed());
+        response
     }
 
     /// Asks the plugin where the connection's API is and how to authenticate to it. The
@@ -565,7 +572,9 @@ impl Flows {
     ) -> Result<ApiTarget, FlowError> {
         let ctx = hook_context(integration, conn);
         let key = api_memo_key(&self.api_memo.salt, plugin, &ctx);
-        let resolved = match self.api_memo.get(&key) {
+        let memo = self.api_memo.get(&key);
+        crate::metrics::cache_lookup(crate::metrics::CACHE_API_TARGETS, memo.is_some());
+        let resolved = match memo {
             Some(resolved) => resolved,
             None => {
                 let (resolved, sent) = self.resolve_api(plugin, integration, conn, ctx, trace).await?;

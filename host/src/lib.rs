@@ -13,6 +13,7 @@
 //! - [`service`], [`server`], [`serve`]: `keyway serve`, the REST API and the OAuth callback.
 //! - [`crypto`], [`keys`]: encryption at rest and API keys.
 //! - [`config`], [`cli`]: settings and the command-line companions of the REST API.
+//! - [`metrics`]: what `GET /metrics` shows, and the helpers that record it.
 //! - [`bench`]: `keyway bench`, issue #11's benchmarks against same-run baselines.
 
 pub mod actions;
@@ -30,6 +31,7 @@ pub mod flows;
 pub mod integration;
 pub mod keys;
 pub mod logging;
+pub mod metrics;
 pub mod redact;
 pub mod registry;
 pub mod secret;

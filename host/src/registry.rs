@@ -272,6 +272,19 @@ impl PluginRegistry {
         names
     }
 
+    /// The built-in components that are not loaded (`/readyz` asks): none once
+    /// [`PluginRegistry::open`] has succeeded, unless the standard plugin's catalog entry or
+    /// its loaded component went missing since.
+    pub fn missing_builtins(&self) -> Vec<&'static str> {
+        let standard = self.entries().into_iter().find(|e| e.builtin && e.name == STANDARD_PLUGIN);
+        let mut missing = Vec::new();
+        if standard.and_then(|e| self.loaded(&e.hash)).is_none() {
+            missing.push(STANDARD_PLUGIN);
+        }
+        // `declarative` is a field, loaded by `open` or the registry would not exist.
+        missing
+    }
+
     /// The default plugin's name.
     pub fn default_name() -> &'static str {
         STANDARD_PLUGIN

@@ -89,6 +89,9 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(settings.listen).await.with_context(|| format!("listening on {}", settings.listen))?;
     settings.bound_to(listener.local_addr()?);
+    if let Some(addr) = settings.metrics_listen {
+        serve_metrics(addr).await?;
+    }
     let running = assemble(&settings, Bootstrap::from_env()?).await?;
     if let Some(key) = &running.new_admin_key {
         // Printed once, on the first start; only its hash is stored.
@@ -105,6 +108,21 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     );
     axum::serve(listener, app(AppState { service: running.service })).with_graceful_shutdown(shutdown_signal()).await?;
     eprintln!("keyway stopped");
+    Ok(())
+}
+
+/// Binds the metrics listener and serves `GET /metrics` on it, apart from the public API. The
+/// recorder is installed here, so only a serving process records anything.
+async fn serve_metrics(addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("listening for metrics on {addr}"))?;
+    let handle = crate::metrics::install();
+    tokio::spawn(crate::metrics::upkeep(handle.clone()));
+    tracing::info!(listen = %listener.local_addr()?, "keyway serves metrics at /metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, crate::server::metrics_app(handle)).await {
+            tracing::error!("the metrics listener stopped: {e}");
+        }
+    });
     Ok(())
 }
 

@@ -421,6 +421,7 @@ impl PluginEngine {
         });
 
         let pre = pre.clone();
+        let started = std::time::Instant::now();
         let outcome = tokio::time::timeout(timeout, async {
             self.instances.fetch_add(1, Ordering::Relaxed);
             let world = pre.instantiate_async(&mut store).await?;
@@ -433,6 +434,7 @@ impl PluginEngine {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(self.classify(&store, err, plugin_name, hook)),
         };
+        crate::metrics::plugin_call(&store.data().env.plugin, hook, result.as_ref().err(), started.elapsed());
         result.map(|value| {
             let data = store.into_data();
             (value, data.env, data.meter.outbound_calls)

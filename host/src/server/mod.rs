@@ -1,11 +1,12 @@
 //! The HTTP layer: the REST API under `/api/v1`, the OAuth redirect URI at `/oauth`, and
-//! `/healthz`. Handlers translate between HTTP and [`Service`] and nothing more.
+//! `/healthz` and `/readyz`. Handlers translate between HTTP and [`Service`] and nothing more.
 
 mod actions;
 mod callback;
 mod connections;
 pub mod error;
 mod extract;
+mod health;
 mod integrations;
 mod keys;
 pub mod openapi;
@@ -57,12 +58,34 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/oauth", get(callback::complete))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        // After the routes, so only matched requests are counted, each under its template.
+        .route_layer(axum::middleware::from_fn(count_request))
         .with_state(state)
         // A last resort, never the mechanism: every limit is enforced before it could panic.
         // A panic still answers (a generic 500 in the house shape) instead of dropping the
         // connection, and the next request is served.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}
+
+/// The metrics listener's whole application: `GET /metrics` and nothing else, so it can sit on
+/// an address the public cannot reach.
+pub fn metrics_app(handle: metrics_exporter_prometheus::PrometheusHandle) -> Router {
+    Router::new().route("/metrics", get(health::metrics)).with_state(handle)
+}
+
+/// Counts one request under its route's template (`/api/v1/connections/{id}`): the raw path
+/// holds ids, one series each.
+async fn count_request(
+    route: axum::extract::MatchedPath,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::http_request(route.as_str(), response.status().as_u16(), started.elapsed());
+    response
 }
 
 /// The answer under `/api/v1` to a path no route matches.
@@ -83,16 +106,4 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
     // Logged by `ApiError` (5xx detail goes to the log); the body stays generic.
     let error = crate::service::ServiceError::Internal(format!("a request handler panicked: {detail}"));
     axum::response::IntoResponse::into_response(error::ApiError(error))
-}
-
-/// Liveness and database reachability.
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match state.service.store().count_api_keys().await {
-        Ok(_) => (axum::http::StatusCode::OK, "ok").into_response(),
-        Err(e) => {
-            tracing::error!("health check: {e}");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
-    }
 }

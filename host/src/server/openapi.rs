@@ -20,11 +20,13 @@ use crate::service::model::*;
         super::plugins::install, super::plugins::list, super::plugins::remove,
         super::actions::list, super::actions::create, super::actions::put, super::actions::delete,
         super::actions::run,
+        super::health::healthz, super::health::readyz,
     ),
     components(schemas(ErrorBody, ErrorDetail, ScopesInput, IntegrationInput, IntegrationView, ConnectionInput, ConnectionCreated,
         ConnectionView, CredentialsInput, BasicCredentials, TokenCredentials, WebRequest, WebResponse, KeyInput, KeyView, KeyCreated, PluginView,
         ActionKind, ActionView, ActionRun, ActionOutcome, crate::actions::CallSummary,
-        keyway_declarative::Definition, keyway_declarative::Step)),
+        keyway_declarative::Definition, keyway_declarative::Step,
+        super::health::Readiness, super::health::ReadinessCheck)),
     modifiers(&BearerAuth),
     security(("api_key" = []))
 )]

@@ -96,6 +96,8 @@ impl ActionSession {
     }
 
     fn record(&self, call: CallSummary) {
+        let elapsed = std::time::Duration::from_millis(call.duration_ms);
+        crate::metrics::action_api_call(&self.integration.name, call.status, elapsed);
         self.lock().calls.push(call);
     }
 

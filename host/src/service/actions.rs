@@ -191,11 +191,13 @@ impl Service {
             api: Some(session.clone()),
             recorder: Recorder::off(),
         };
+        let started = std::time::Instant::now();
         let result = self
             .flows
             .engine()
             .invoke(&action.runner, env, ctx, name.to_string(), input.to_string(), limits.deadline)
             .await;
+        crate::metrics::action_run(&integration.name, name, &result, started.elapsed());
         let redactor = session.redactor();
         let scrub = |text: &str| redactor.scrub(text);
         let calls = session.calls();

@@ -190,13 +190,17 @@ impl HotCache {
     }
 
     /// The row under `key` in `map`, else what `fetch` reads from the store, kept for next time.
+    /// `name` is the map's label in the hit and miss counters ([`crate::metrics::cache_lookup`]).
     pub(crate) async fn read_through<K: Eq + Hash + Clone, V>(
         &self,
+        name: &'static str,
         map: &Map<K, V>,
         key: K,
         fetch: impl Future<Output = Result<Option<V>, StoreError>>,
     ) -> Result<Option<Arc<V>>, StoreError> {
-        if let Some(hit) = self.lookup(map, &key) {
+        let hit = self.lookup(map, &key);
+        crate::metrics::cache_lookup(name, hit.is_some());
+        if let Some(hit) = hit {
             return Ok(Some(hit));
         }
         let ticket = self.ticket(map);

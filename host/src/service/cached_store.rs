@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use keyway_store::{
-    ActionRecord, ApiKeyRecord, Change, ConnectionRecord, IntegrationRecord, PendingFlowRecord, PluginRecord,
-    PluginVersion, Store, StoreError, Watch,
+    ActionRecord, ApiKeyRecord, Change, ConnectionRecord, IntegrationRecord, MigrationStatus, PendingFlowRecord,
+    PluginRecord, PluginVersion, Store, StoreError, Watch,
 };
 
 use super::cache::HotCache;
+use crate::metrics;
 
 /// A [`Store`] with the hot-path cache in front of it.
 #[derive(Debug)]
@@ -30,17 +31,31 @@ impl CachedStore {
     /// The API key with this hash, from the cache when it is there.
     pub(crate) async fn cached_api_key(&self, hash: &str) -> Result<Option<Arc<ApiKeyRecord>>, StoreError> {
         let fetch = self.inner.get_api_key_by_hash(hash);
-        self.cache.read_through(&self.cache.keys, hash.to_string(), fetch).await
+        self.cache.read_through(metrics::CACHE_API_KEYS, &self.cache.keys, hash.to_string(), fetch).await
     }
 
     /// The integration with this id, from the cache when it is there.
     pub(crate) async fn cached_integration(&self, id: &str) -> Result<Option<Arc<IntegrationRecord>>, StoreError> {
-        self.cache.read_through(&self.cache.integrations, id.to_string(), self.inner.get_integration(id)).await
+        self.cache
+            .read_through(
+                metrics::CACHE_INTEGRATIONS,
+                &self.cache.integrations,
+                id.to_string(),
+                self.inner.get_integration(id),
+            )
+            .await
     }
 
     /// The connection with this id, from the cache when it is there.
     pub(crate) async fn cached_connection(&self, id: &str) -> Result<Option<Arc<ConnectionRecord>>, StoreError> {
-        self.cache.read_through(&self.cache.connections, id.to_string(), self.inner.get_connection(id)).await
+        self.cache
+            .read_through(
+                metrics::CACHE_CONNECTIONS,
+                &self.cache.connections,
+                id.to_string(),
+                self.inner.get_connection(id),
+            )
+            .await
     }
 
     /// The integration's declarative action `name`, from the cache when it is there.
@@ -50,7 +65,9 @@ impl CachedStore {
         name: &str,
     ) -> Result<Option<Arc<ActionRecord>>, StoreError> {
         let key = (integration_id.to_string(), name.to_string());
-        self.cache.read_through(&self.cache.actions, key, self.inner.get_action(integration_id, name)).await
+        self.cache
+            .read_through(metrics::CACHE_ACTIONS, &self.cache.actions, key, self.inner.get_action(integration_id, name))
+            .await
     }
 
     /// Drops `change` from the cache once `result` is in: committed or not, the cached copy may
@@ -75,6 +92,9 @@ impl Store for CachedStore {
     }
     fn watch(&self) -> tokio::sync::mpsc::Receiver<Watch> {
         self.inner.watch()
+    }
+    async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        self.inner.migration_status().await
     }
 
     async fn insert_integration(&self, r: &IntegrationRecord) -> Result<(), StoreError> {

@@ -119,6 +119,11 @@ impl Service {
         if tokens.refresh_expired(std::time::SystemTime::now()) {
             let at = tokens.refresh_expires_at.map(|t| super::rfc3339(t as i64)).unwrap_or_default();
             let message = format!("the refresh token expired at {at}; reconnect the connection to sign in again");
+            crate::metrics::refresh_failed(
+                &self.integration_record(&record.integration_id).await.map(|i| i.name).unwrap_or_default(),
+                crate::metrics::REFRESH_TOKEN_EXPIRED,
+                std::time::Duration::ZERO,
+            );
             record.status = ConnectionStatus::NeedsReauth;
             record.last_error = Some(message.clone());
             record.next_retry_at = None;
@@ -131,8 +136,20 @@ impl Service {
         let plugin = self.plugin_for(&integration).await?;
         let policy = &self.settings.refresh_policy;
         let mut attempt = 1;
+        let started = std::time::Instant::now();
         loop {
-            match self.flows.refresh(&plugin, &integration, &mut state, &Recorder::off()).await {
+            let refreshed = self.flows.refresh(&plugin, &integration, &mut state, &Recorder::off()).await;
+            match &refreshed {
+                Ok(_) => crate::metrics::refresh_succeeded(&integration.name, started.elapsed()),
+                // Retried below: only the last attempt's verdict counts.
+                Err(FlowError::Unavailable { .. }) if attempt < policy.max_attempts => {}
+                Err(e) => crate::metrics::refresh_failed(
+                    &integration.name,
+                    crate::metrics::refresh_cause(e),
+                    started.elapsed(),
+                ),
+            }
+            match refreshed {
                 Ok(_) => {
                     self.store_tokens(&mut record, &state, ConnectionStatus::Active)?;
                     record.last_error = None;

@@ -22,6 +22,7 @@
 pub mod changes;
 mod error;
 mod id;
+mod migrations;
 mod postgres;
 mod records;
 mod sql;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 pub use changes::{Change, Watch};
 pub use error::StoreError;
 pub use id::new_id;
+pub use migrations::MigrationStatus;
 pub use records::{
     ActionRecord, ApiKeyRecord, ConnectionRecord, ConnectionStatus, IntegrationRecord, PendingFlowRecord, PluginRecord,
     PluginVersion,

@@ -267,6 +267,25 @@ macro_rules! impl_store {
                 rx
             }
 
+            async fn migration_status(&self) -> Result<$crate::MigrationStatus, $crate::StoreError> {
+                // `MIGRATOR` is the invoking module's: each backend embeds its own migrations.
+                let rows: Vec<(i64, bool, Vec<u8>)> = sqlx::query_as::<$db, (i64, bool, Vec<u8>)>(
+                    "SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err($crate::error::database_error)?;
+                let applied: Vec<_> = rows
+                    .into_iter()
+                    .map(|(version, success, checksum)| $crate::migrations::AppliedMigration {
+                        version,
+                        success,
+                        checksum,
+                    })
+                    .collect();
+                Ok($crate::migrations::compare(&MIGRATOR, &applied))
+            }
+
             async fn insert_integration(&self, r: &$crate::IntegrationRecord) -> Result<(), $crate::StoreError> {
                 use $crate::sql::*;
                 let result = sqlx::query::<$db>(INSERT_INTEGRATION)

@@ -88,3 +88,22 @@ impl SqliteStore {
 }
 
 crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+
+#[cfg(test)]
+mod tests {
+    use crate::Store as _;
+
+    #[tokio::test]
+    async fn a_fresh_database_is_current_and_one_missing_row_is_reported() {
+        let store = super::SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let status = store.migration_status().await.unwrap();
+        assert!(status.is_current(), "{status:?}");
+        assert_eq!(status.applied, super::MIGRATOR.iter().count());
+
+        let last = super::MIGRATOR.iter().last().unwrap().version;
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = ?").bind(last).execute(&store.pool).await.unwrap();
+        let status = store.migration_status().await.unwrap();
+        assert!(!status.is_current());
+        assert!(status.problem().unwrap().contains(&format!("lacks 1 of {} migrations", status.expected)));
+    }
+}

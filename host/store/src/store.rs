@@ -25,6 +25,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// until the receiver is dropped. Needs a tokio runtime.
     fn watch(&self) -> tokio::sync::mpsc::Receiver<crate::Watch>;
 
+    /// How the migrations applied to the database compare with those this build embeds
+    /// (`/readyz` asks). A [`StoreError::Database`] when the database cannot be read.
+    async fn migration_status(&self) -> Result<crate::MigrationStatus, StoreError>;
+
     // ---- integrations ----
 
     /// Stores a new integration. A taken name is a [`StoreError::Conflict`] that names it.
