@@ -525,7 +525,9 @@ impl Flows {
         if !(200..300).contains(&response.status) {
             return Err(FlowError::Provider {
                 code: format!("http_{}", response.status),
-                description: Some(truncate_body(&response.body)),
+                description: Some(
+                    keyway_policy::text::clip(&String::from_utf8_lossy(&response.body), 200).into_owned(),
+                ),
             });
         }
         Ok(true)
@@ -889,11 +891,6 @@ fn resolve_api_url(base: &Url, path: &str) -> Result<Url, FlowError> {
     // Join onto the base's path, so a base of `https://x/v1` and a path `/users` give `/v1/users`.
     let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
     Url::parse(&joined).map_err(|e| FlowError::Config(format!("API path `{path}`: {e}")))
-}
-
-fn truncate_body(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    text.chars().take(200).collect()
 }
 
 /// The values `api-auth` templates may name.
