@@ -104,7 +104,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         "keyway is serving"
     );
     axum::serve(listener, app(AppState { service: running.service })).with_graceful_shutdown(shutdown_signal()).await?;
-    eprintln!("keyway stopped");
+    tracing::info!("keyway stopped");
     Ok(())
 }
 
@@ -166,9 +166,10 @@ fn master_key_file(settings: &Settings) -> anyhow::Result<MasterKey> {
     }
     let key = MasterKey::generate();
     write_private(&path, &key.to_base64())?;
-    eprintln!(
-        "created the master key {} (mode 0600); back it up: without it stored secrets cannot be read",
-        path.display()
+    // Through the log, so a `log_format = json` stream stays JSON.
+    tracing::warn!(
+        path = %path.display(),
+        "created the master key (mode 0600); back it up: without it stored secrets cannot be read"
     );
     Ok(key)
 }

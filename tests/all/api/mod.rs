@@ -496,6 +496,8 @@ pub struct ProcessConfig {
     pub public_url: Option<String>,
     /// `--refresh-margin`.
     pub refresh_margin: Option<String>,
+    /// `--log-format`; default: text.
+    pub log_format: Option<String>,
 }
 
 impl ProcessConfig {
@@ -510,6 +512,7 @@ impl ProcessConfig {
             admin_key: ApiKey::generate().secret().to_string(),
             public_url: None,
             refresh_margin: None,
+            log_format: None,
         }
     }
 }
@@ -562,6 +565,9 @@ impl Process {
         }
         if let Some(margin) = &config.refresh_margin {
             command.arg("--refresh-margin").arg(margin);
+        }
+        if let Some(format) = &config.log_format {
+            command.arg("--log-format").arg(format);
         }
         if let Some(key) = &config.master_key {
             command.env("KEYWAY_MASTER_KEY", key);
