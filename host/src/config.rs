@@ -21,6 +21,7 @@
 //! allowed_networks = ["10.20.0.5"]
 //! egress_timeout = "15s"
 //! metrics_listen = "127.0.0.1:9400"
+//! log_format = "json"
 //!
 //! [resolve]
 //! "*.zendesk.test" = "127.0.0.1"
@@ -51,6 +52,7 @@ use serde::Deserialize;
 use crate::actions::ActionLimits;
 use crate::egress::{EgressConfig, HostPattern, IpNet, ResolveRule};
 use crate::engine::Limits;
+use crate::logging::LogFormat;
 
 /// Where `keyway serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8400);
@@ -137,6 +139,9 @@ pub struct ServeArgs {
     /// the public one, e.g. `127.0.0.1:9400` [default: off].
     #[arg(long, env = "KEYWAY_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// How log lines are written to stderr: `text` or `json` (one object per line) [default: text].
+    #[arg(long, env = "KEYWAY_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
 }
 
 /// Resolved `keyway serve` settings: plain data, validated.
@@ -165,6 +170,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Where `GET /metrics` is served, when it is.
     pub metrics_listen: Option<SocketAddr>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
     /// Whether `public_url` was derived from `listen` (none was given), so it follows the address actually
     /// bound: see [`Settings::bound_to`].
     public_url_from_listen: bool,
@@ -184,6 +191,7 @@ impl fmt::Debug for Settings {
             .field("egress", &self.egress)
             .field("limits", &self.limits)
             .field("metrics_listen", &self.metrics_listen)
+            .field("log_format", &self.log_format)
             .field("public_url_from_listen", &self.public_url_from_listen)
             .finish()
     }
@@ -261,6 +269,7 @@ struct FileSettings {
     allowed_networks: Option<Vec<String>>,
     egress_timeout: Option<String>,
     metrics_listen: Option<String>,
+    log_format: Option<String>,
     limits: Option<FileLimits>,
 }
 
@@ -412,6 +421,13 @@ impl Settings {
             egress.timeout = timeout;
         }
 
+        let log_format = match pick(args.log_format.clone(), file.log_format, from_file) {
+            Some((text, origin)) => LogFormat::parse(&text).ok_or_else(|| {
+                invalid("log_format", &origin, format!("`{text}` is not a log format; write {}", LogFormat::ALLOWED))
+            })?,
+            None => LogFormat::default(),
+        };
+
         let mut limits = Limits::default();
         if let Some(file_limits) = file.limits {
             let limit = |key: &str, value: Option<String>| {
@@ -499,6 +515,7 @@ impl Settings {
             egress,
             limits,
             metrics_listen,
+            log_format,
             public_url_from_listen,
         })
     }
@@ -732,6 +749,25 @@ mod tests {
     }
 
     #[test]
+    fn the_log_format_comes_from_the_file_or_the_flags_and_names_the_allowed_values() {
+        assert_eq!(Settings::load(&ServeArgs::default()).unwrap().log_format, LogFormat::Text, "the README's default");
+        let file = TempToml::new("log_format = \"json\"\n");
+        assert_eq!(Settings::load(&file.args()).unwrap().log_format, LogFormat::Json);
+        let args = ServeArgs { log_format: Some("text".into()), ..file.args() };
+        assert_eq!(Settings::load(&args).unwrap().log_format, LogFormat::Text, "the flag wins");
+        let flag = Wrapper::try_parse_from(["keyway", "--log-format", "JSON"]).unwrap().serve;
+        assert_eq!(Settings::load(&flag).unwrap().log_format, LogFormat::Json);
+
+        let args = ServeArgs { log_format: Some("yaml".into()), ..ServeArgs::default() };
+        assert_eq!(
+            error_text(&args),
+            "`--log-format` (or KEYWAY_LOG_FORMAT): `yaml` is not a log format; write `text` or `json`"
+        );
+        let file = TempToml::new("log_format = \"logfmt\"\n");
+        assert!(error_text(&file.args()).starts_with("`log_format` in "), "{}", error_text(&file.args()));
+    }
+
+    #[test]
     fn action_limits_come_from_the_file_or_the_flags() {
         let file = TempToml::new("action_max_calls = 7\naction_deadline = \"5s\"\n");
         let settings = Settings::load(&file.args()).unwrap();
@@ -843,6 +879,7 @@ mod tests {
                 .env("KEYWAY_CONFIG", &file.0)
                 .env("KEYWAY_STATE_TTL", "3m")
                 .env("KEYWAY_REFRESH_MARGIN", "4m")
+                .env("KEYWAY_LOG_FORMAT", "json")
                 .env("KEYWAY_RESOLVE", "*.zendesk.test=127.0.0.1,api.example.test=::1")
                 .output()
                 .unwrap();
@@ -855,6 +892,7 @@ mod tests {
         let settings = Settings::load(&wrapper.serve).unwrap();
         assert_eq!(settings.state_ttl, Duration::from_secs(7 * 60), "the flag beats KEYWAY_STATE_TTL");
         assert_eq!(settings.refresh_margin, Duration::from_secs(4 * 60), "KEYWAY_REFRESH_MARGIN beats the file");
+        assert_eq!(settings.log_format, LogFormat::Json, "KEYWAY_LOG_FORMAT is read");
         assert_eq!(settings.listen.to_string(), "127.0.0.1:9200", "the file named by KEYWAY_CONFIG is read");
         let hosts: Vec<_> = settings.egress.resolve.iter().map(|r| (r.host.to_string(), r.ip.to_string())).collect();
         assert_eq!(

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use keyway::cli::output::{CLOSED_STDOUT_STATUS, Stdout, is_closed_stdout};
-use tracing_subscriber::EnvFilter;
 
 /// Keyway: a WebAssembly plugin host for custom OAuth2 integrations.
 #[derive(Parser)]
@@ -28,18 +27,19 @@ enum Command {
     Client(keyway::cli::Command),
 }
 
-/// `KEYWAY_LOG`, or the default.
-fn log_filter() -> EnvFilter {
-    keyway::logging::filter(&std::env::var("KEYWAY_LOG").unwrap_or_else(|_| keyway::logging::DEFAULT_DIRECTIVES.into()))
-}
-
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
+    // The log format is a `serve` setting, so the settings are resolved before anything logs; reading
+    // them logs nothing, and their errors go to stderr below.
+    let settings = match &cli.command {
+        Command::Serve(args) => Some(keyway::config::Settings::load(args)),
+        _ => None,
+    };
+    let log_format = match &settings {
+        Some(Ok(settings)) => settings.log_format,
+        _ => keyway::logging::LogFormat::Text,
+    };
+    keyway::logging::init(log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => match keyway::config::Settings::load(&args) {
+            Command::Serve(_) => match settings.expect("resolved above for `serve`") {
                 Ok(settings) => keyway::serve::run(settings).await,
                 Err(e) => Err(e.into()),
             },

@@ -1,7 +1,7 @@
 //! `keyway serve`: assembles the service from settings and runs the HTTP server until
 //! SIGTERM or Ctrl-C, finishing in-flight requests first.
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -52,16 +52,18 @@ impl Bootstrap {
 
 /// Opens the store, loads the built-in plugin and makes sure an admin key exists.
 pub async fn assemble(settings: &Settings, bootstrap: Bootstrap) -> anyhow::Result<Running> {
+    // Opened once: the key file and the compiled-artifact cache are reached only through this handle.
+    let data = open_private_dir(&settings.data_dir)?;
     let master_key = match bootstrap.master_key {
         Some(key) => key,
-        None => master_key_file(settings)?,
+        None => master_key_file(settings, &data)?,
     };
     let store = keyway_store::connect(&settings.database_url)
         .await
         .with_context(|| format!("opening the database `{}`", redact_url(&settings.database_url)))?;
     // Compiled plugins are cached on this host's own disk; the database holds only bytes.
-    let engine =
-        Arc::new(PluginEngine::new(settings.limits.clone())?.with_cache_dir(settings.data_dir.join("compiled")));
+    let compiled = open_private_subdir(&data, "compiled").context("the compiled-plugin cache in the data directory")?;
+    let engine = Arc::new(PluginEngine::new(settings.limits.clone())?.with_cache_dir(compiled));
     let egress = EgressClient::new(settings.egress.clone())?;
     let plugins = Arc::new(PluginRegistry::open(engine.clone(), egress.clone(), store.clone()).await?);
     let flows = Flows::new(engine, egress, settings.redirect_uri(), settings.state_ttl);
@@ -107,7 +109,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         "keyway is serving"
     );
     axum::serve(listener, app(AppState { service: running.service })).with_graceful_shutdown(shutdown_signal()).await?;
-    eprintln!("keyway stopped");
+    tracing::info!("keyway stopped");
     Ok(())
 }
 
@@ -169,40 +171,55 @@ pub(crate) async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// `path` as a directory handle, created (mode 0700) when missing. Every file under it is then opened
+/// relative to the handle: cap-std refuses a name that would leave it (`..`, absolute, a symlink out).
+pub fn open_private_dir(path: &Path) -> anyhow::Result<cap_std::fs::Dir> {
+    let ambient = cap_std::ambient_authority();
+    cap_std::fs::Dir::create_ambient_dir_all(path, ambient).with_context(|| format!("creating {}", path.display()))?;
+    cap_std::fs::Dir::open_ambient_dir(path, ambient).with_context(|| format!("opening {}", path.display()))
+}
+
+/// `name` inside `dir`, created when missing and kept private to this user (mode 0700).
+pub fn open_private_subdir(dir: &cap_std::fs::Dir, name: &str) -> std::io::Result<cap_std::fs::Dir> {
+    dir.create_dir_all(name)?;
+    #[cfg(unix)]
+    dir.set_permissions(name, cap_std::fs::Permissions::from_std(std::os::unix::fs::PermissionsExt::from_mode(0o700)))?;
+    dir.open_dir(name)
+}
+
 /// The data directory's key file, created (mode 0600) on first start. PostgreSQL replicas
 /// cannot each make their own, so there the key must be supplied.
-fn master_key_file(settings: &Settings) -> anyhow::Result<MasterKey> {
+fn master_key_file(settings: &Settings, data: &cap_std::fs::Dir) -> anyhow::Result<MasterKey> {
     if settings.is_postgres() {
         bail!(
             "with PostgreSQL, set KEYWAY_MASTER_KEY (32 bytes, base64; e.g. `openssl rand -base64 32`) to the same value on every replica"
         );
     }
-    let path = settings.data_dir.join("master.key");
-    if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        return MasterKey::from_base64(&text).with_context(|| format!("the key file {}", path.display()));
-    }
-    let key = MasterKey::generate();
-    write_private(&path, &key.to_base64())?;
-    eprintln!(
-        "created the master key {} (mode 0600); back it up: without it stored secrets cannot be read",
-        path.display()
-    );
-    Ok(key)
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
+    const NAME: &str = "master.key";
+    let path = settings.data_dir.join(NAME);
+    let mut options = cap_std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()?;
-    Ok(())
+    cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = match data.open_with(NAME, &options) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mut text = String::new();
+            data.open(NAME)
+                .and_then(|mut f| f.read_to_string(&mut text))
+                .with_context(|| format!("reading {}", path.display()))?;
+            return MasterKey::from_base64(&text).with_context(|| format!("the key file {}", path.display()));
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    };
+    let key = MasterKey::generate();
+    file.write_all(key.to_base64().as_bytes()).and_then(|()| file.sync_all())?;
+    // Through the log, so a `log_format = json` stream stays JSON.
+    tracing::warn!(
+        path = %path.display(),
+        "created the master key (mode 0600); back it up: without it stored secrets cannot be read"
+    );
+    Ok(key)
 }
 
 /// A database URL without its password, for messages.
@@ -213,5 +230,30 @@ fn redact_url(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_computed_from_input_cannot_leave_the_data_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let data = open_private_dir(&root.path().join("data")).unwrap();
+        let compiled = open_private_subdir(&data, "compiled").unwrap();
+        let mut options = cap_std::fs::OpenOptions::new();
+        options.write(true).create(true);
+        compiled.write("x", b"artifact").unwrap();
+        for name in ["../../escape", "../escape", "/tmp/keyway-escape", "a/../../../escape"] {
+            assert!(compiled.open_with(name, &options).is_err(), "{name} was opened");
+            assert!(compiled.rename("x", &compiled, name).is_err(), "{name} was a rename target");
+            assert!(data.open_with(name, &options).is_err(), "{name} was opened from the data directory");
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root.path(), root.path().join("data/compiled/out")).unwrap();
+        assert!(compiled.open_with("out/escape", &options).is_err(), "a symlink out was followed");
+        let left: Vec<_> = std::fs::read_dir(root.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["data"], "nothing was written outside the data directory");
     }
 }

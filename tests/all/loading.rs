@@ -135,7 +135,8 @@ async fn a_restart_loads_cached_artifacts_and_a_rejected_component_leaves_none()
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("compiled");
     let egress = EgressClient::new(EgressConfig::default()).unwrap();
-    let engine = PluginEngine::new(Limits::default()).unwrap().with_cache_dir(cache.clone());
+    let engine =
+        PluginEngine::new(Limits::default()).unwrap().with_cache_dir(keyway::serve::open_private_dir(&cache).unwrap());
 
     engine.load(GUEST_WRONG_WORLD, &egress).await.unwrap_err();
     assert!(artifacts(&cache).is_empty(), "a rejected component is not cached");
@@ -154,12 +155,14 @@ async fn a_restart_loads_cached_artifacts_and_a_rejected_component_leaves_none()
     std::fs::rename(&standard_file, &swap).unwrap();
     std::fs::rename(&probe_file, &standard_file).unwrap();
     std::fs::rename(&swap, &probe_file).unwrap();
-    let restarted = PluginEngine::new(Limits::default()).unwrap().with_cache_dir(cache.clone());
+    let restarted =
+        PluginEngine::new(Limits::default()).unwrap().with_cache_dir(keyway::serve::open_private_dir(&cache).unwrap());
     let loaded = restarted.load(STANDARD_OAUTH2, &egress).await.unwrap();
     assert_eq!(loaded.manifest.name, probe.manifest.name, "the cached artifact was used");
 
     // An artifact that does not deserialize is ignored and the bytes compiled again.
     std::fs::write(&probe_file, b"not an artifact").unwrap();
-    let fresh = PluginEngine::new(Limits::default()).unwrap().with_cache_dir(cache);
+    let fresh =
+        PluginEngine::new(Limits::default()).unwrap().with_cache_dir(keyway::serve::open_private_dir(&cache).unwrap());
     assert_eq!(fresh.load(GUEST_PROBE, &egress).await.unwrap().manifest.name, probe.manifest.name);
 }

@@ -59,11 +59,13 @@ fn flow_secrets(mock: &MockProvider, api_keys: &[&str]) -> Vec<String> {
     secrets
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_flow_at_trace_level_logs_no_secret() {
-    let Some(db) = Backend::Sqlite.database().await else { return };
+/// Runs a connection's life in a `keyway serve` process writing `log_format`, and returns its log and
+/// the secrets the flow used.
+async fn audited_run(log_format: Option<&str>) -> Option<(String, Vec<String>)> {
+    let db = Backend::Sqlite.database().await?;
     let mock = MockProvider::start(MockConfig::default()).await.expect("mock provider");
-    let config = ProcessConfig::for_database(&db, Backend::Sqlite);
+    let mut config = ProcessConfig::for_database(&db, Backend::Sqlite);
+    config.log_format = log_format.map(str::to_string);
     let log = db.dir.path().join("keyway.log");
     let process = Process::start(&config, log.clone()).await;
     let client = Client::new(&process.url, &config.admin_key);
@@ -71,6 +73,14 @@ async fn a_full_flow_at_trace_level_logs_no_secret() {
     drop(process);
 
     let text = std::fs::read_to_string(&log).expect("the process log");
+    let secrets = flow_secrets(&mock, &[&config.admin_key]);
+    assert!(secrets.len() > 20, "the flow used its secrets: {secrets:?}");
+    Some((text, secrets))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_flow_at_trace_level_logs_no_secret() {
+    let Some((text, secrets)) = audited_run(None).await else { return };
     assert!(text.contains("TRACE") && text.contains("keyway::egress"), "not a TRACE log of the flow:\n{text}");
     // At TRACE the egress log shows each request's headers, masked, so the audit below covers them.
     assert!(
@@ -79,7 +89,46 @@ async fn a_full_flow_at_trace_level_logs_no_secret() {
                 && l.to_ascii_lowercase().contains("authorization: basic [redacted]")),
         "no masked request headers in the TRACE log:\n{text}"
     );
-    let secrets = flow_secrets(&mock, &[&config.admin_key]);
-    assert!(secrets.len() > 20, "the flow used its secrets: {secrets:?}");
     assert_no_secrets([("the TRACE log", text.as_str())], &secrets);
+}
+
+/// The same audit with `--log-format json`: every line is a JSON object, and none holds a secret,
+/// raw or as JSON would escape it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_flow_at_trace_level_logs_no_secret_in_json() {
+    let Some((text, secrets)) = audited_run(Some("json")).await else { return };
+    let mut events = Vec::new();
+    for line in text.lines() {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+        assert!(event.is_object() && event["level"].is_string() && event["target"].is_string(), "{line}");
+        events.push(event);
+    }
+    assert!(
+        events.iter().any(|e| e["level"] == "TRACE" && e["target"].as_str().unwrap().starts_with("keyway::egress")),
+        "not a TRACE log of the flow:\n{text}"
+    );
+    assert!(
+        events.iter().any(|e| e["message"].as_str().is_some_and(|m| m.starts_with("keyway is serving"))),
+        "no start-up line:\n{text}"
+    );
+    assert!(
+        text.to_ascii_lowercase().contains("authorization: basic [redacted]"),
+        "no masked request headers in the JSON log:\n{text}"
+    );
+    // JSON escapes `"` and `\`: a secret holding either is looked for in the decoded strings too.
+    let decoded: String = events.iter().map(|e| format!("{}\n", strings_of(e).join("\n"))).collect();
+    assert_no_secrets([("the JSON log", text.as_str()), ("the JSON log's strings", decoded.as_str())], &secrets);
+}
+
+/// Every string in a JSON value, keys included.
+fn strings_of(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(items) => items.iter().flat_map(strings_of).collect(),
+        serde_json::Value::Object(map) => {
+            map.iter().flat_map(|(k, v)| std::iter::once(k.clone()).chain(strings_of(v))).collect()
+        }
+        _ => Vec::new(),
+    }
 }

@@ -191,7 +191,7 @@ pub struct PluginEngine {
     engine: Engine,
     linker: Linker<StoreData>,
     limits: Limits,
-    cache_dir: Option<std::path::PathBuf>,
+    cache_dir: Option<Arc<cap_std::fs::Dir>>,
     quotas: quota::Quotas,
     ticker_stop: Arc<AtomicBool>,
     instances: AtomicU64,
@@ -283,20 +283,21 @@ impl PluginEngine {
     }
 
     /// Keeps compiled artifacts in `dir` (this host's own disk), so a restart does not
-    /// recompile. Only files this host wrote are ever loaded back.
-    pub fn with_cache_dir(mut self, dir: std::path::PathBuf) -> Self {
-        self.cache_dir = Some(dir);
+    /// recompile. Only files this host wrote are ever loaded back, and every access goes through
+    /// the handle: a name that tries to leave it (`..`, an absolute path, a symlink out) is refused.
+    pub fn with_cache_dir(mut self, dir: cap_std::fs::Dir) -> Self {
+        self.cache_dir = Some(Arc::new(dir));
         self
     }
 
-    /// The artifact file for `hash` under this engine's settings: compiled code is only valid
-    /// for the engine configuration that produced it.
-    fn artifact_path(&self, hash: &str) -> Option<std::path::PathBuf> {
+    /// The cache directory and the artifact's name in it for `hash` under this engine's settings:
+    /// compiled code is only valid for the engine configuration that produced it.
+    fn artifact_path(&self, hash: &str) -> Option<Artifact> {
         use std::hash::{Hash, Hasher};
-        let dir = self.cache_dir.as_ref()?;
+        let dir = self.cache_dir.clone()?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut hasher);
-        Some(dir.join(format!("{hash}-{:016x}.cwasm", hasher.finish())))
+        Some(Artifact { dir, name: format!("{hash}-{:016x}.cwasm", hasher.finish()) })
     }
 
     /// Compiles `bytes`, or loads this host's cached artifact for them; `true` when it had to
@@ -314,12 +315,13 @@ impl PluginEngine {
     /// Caches a freshly compiled component, once it has passed every check: a rejected upload
     /// leaves nothing behind.
     async fn cache(&self, component: &Component, hash: &str) {
-        let Some(path) = self.artifact_path(hash) else { return };
+        let Some(artifact) = self.artifact_path(hash) else { return };
         let component = component.clone();
         let written =
-            tokio::task::spawn_blocking(move || write_artifact(&path, &component).map_err(|e| (path, e))).await;
-        if let Ok(Err((path, e))) = written {
-            tracing::warn!(path = %path.display(), "could not cache the compiled plugin: {e:#}");
+            tokio::task::spawn_blocking(move || write_artifact(&artifact, &component).map_err(|e| (artifact.name, e)))
+                .await;
+        if let Ok(Err((name, e))) = written {
+            tracing::warn!(artifact = name, "could not cache the compiled plugin: {e:#}");
         }
     }
 
@@ -555,21 +557,22 @@ const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 fn compile_or_load(
     engine: &Engine,
     bytes: &[u8],
-    artifact: Option<std::path::PathBuf>,
+    artifact: Option<Artifact>,
     short_hash: &str,
 ) -> Result<(Component, bool), LoadError> {
-    if let Some(path) = &artifact
-        && path.exists()
+    if let Some(artifact) = &artifact
+        && let Ok(cached) = artifact.dir.read(&artifact.name)
     {
-        // SAFETY: the file is in this host's private cache directory, written by
-        // `Component::serialize` in `write_artifact` for this exact engine configuration (the
-        // name carries the compatibility hash); wasmtime checks the header again.
-        match unsafe { Component::deserialize_file(engine, path) } {
+        // SAFETY: the bytes were read through the handle of this host's private cache directory
+        // (mode 0700, so no other user can plant a file), from a file `write_artifact` wrote with
+        // `Component::serialize` for this exact engine configuration (the name carries the
+        // compatibility hash); wasmtime checks the header again.
+        match unsafe { Component::deserialize(engine, &cached) } {
             Ok(component) => {
                 tracing::debug!(component = short_hash, "loaded the cached compiled plugin");
                 return Ok((component, false));
             }
-            Err(e) => tracing::warn!(path = %path.display(), "ignoring an unusable cached artifact: {e:#}"),
+            Err(e) => tracing::warn!(artifact = artifact.name, "ignoring an unusable cached artifact: {e:#}"),
         }
     }
     // Compiling takes seconds per plugin on a small machine: say so, since a first start with
@@ -581,18 +584,25 @@ fn compile_or_load(
     Ok((component, true))
 }
 
-/// Writes a compiled artifact atomically (temp file, then rename), private to this user.
-fn write_artifact(path: &std::path::Path, component: &Component) -> anyhow::Result<()> {
-    let dir = path.parent().expect("artifact paths have a directory");
-    std::fs::create_dir_all(dir)?;
+/// A compiled artifact's place: a name inside the cache directory's handle.
+struct Artifact {
+    dir: Arc<cap_std::fs::Dir>,
+    name: String,
+}
+
+/// Writes a compiled artifact atomically (temp file, then rename, both inside the cache
+/// directory's handle), private to this user.
+fn write_artifact(artifact: &Artifact, component: &Component) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let tmp = format!("{}.tmp{}", artifact.name, std::process::id());
+    let mut options = cap_std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, component.serialize()?)?;
-    std::fs::rename(&tmp, path)?;
+    cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = artifact.dir.open_with(&tmp, &options)?;
+    file.write_all(&component.serialize()?)?;
+    drop(file);
+    artifact.dir.rename(&tmp, &artifact.dir, &artifact.name)?;
     Ok(())
 }
 

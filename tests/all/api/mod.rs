@@ -498,6 +498,8 @@ pub struct ProcessConfig {
     pub refresh_margin: Option<String>,
     /// `--metrics-listen`.
     pub metrics_listen: Option<String>,
+    /// `--log-format`; default: text.
+    pub log_format: Option<String>,
 }
 
 impl ProcessConfig {
@@ -513,6 +515,7 @@ impl ProcessConfig {
             public_url: None,
             refresh_margin: None,
             metrics_listen: None,
+            log_format: None,
         }
     }
 }
@@ -568,6 +571,9 @@ impl Process {
         }
         if let Some(addr) = &config.metrics_listen {
             command.arg("--metrics-listen").arg(addr);
+        }
+        if let Some(format) = &config.log_format {
+            command.arg("--log-format").arg(format);
         }
         if let Some(key) = &config.master_key {
             command.env("KEYWAY_MASTER_KEY", key);

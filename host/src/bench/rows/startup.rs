@@ -56,7 +56,9 @@ async fn start(
     plugins: usize,
 ) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let engine = std::sync::Arc::new(PluginEngine::new(Limits::default())?.with_cache_dir(cache.to_path_buf()));
+    let engine = std::sync::Arc::new(
+        PluginEngine::new(Limits::default())?.with_cache_dir(crate::serve::open_private_dir(cache)?),
+    );
     let egress = EgressClient::new(EgressConfig::default())?;
     let registry = PluginRegistry::open(engine, egress, store.clone()).await?;
     let took = started.elapsed();
