@@ -108,7 +108,12 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         backend = running.service.store().backend(),
         "keyway is serving"
     );
-    axum::serve(listener, app(AppState { service: running.service })).with_graceful_shutdown(shutdown_signal()).await?;
+    let service = running.service.clone();
+    let stopping = async move {
+        shutdown_signal().await;
+        service.begin_shutdown();
+    };
+    axum::serve(listener, app(AppState { service: running.service })).with_graceful_shutdown(stopping).await?;
     tracing::info!("keyway stopped");
     Ok(())
 }

@@ -21,6 +21,13 @@ use crate::trace::Recorder;
 const LEASE_SECS: i64 = 120;
 /// How long a caller waits for another replica's lease before giving up.
 const LEASE_WAIT: Duration = Duration::from_secs(60);
+/// How long a refresh in flight at SIGTERM may still take before it is given up and its lease
+/// released. A token request normally answers in well under a second, so this lets it finish
+/// (and keep a rotated refresh token) while staying far inside a supervisor's kill timeout
+/// (Kubernetes waits 30 s, systemd 90 s). A refresh that hangs on its provider (up to the
+/// egress timeout on each of its attempts) would otherwise outlive the process and keep the
+/// lease for `LEASE_SECS`, stalling every other replica's refresh of that connection.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Retries of a refresh that met 429 or 5xx.
 #[derive(Debug, Clone)]
@@ -55,11 +62,23 @@ pub(super) enum Need {
 pub(super) struct SingleFlight {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     holder: String,
+    /// Cancelled when the process starts to stop.
+    stopping: tokio_util::sync::CancellationToken,
 }
 
 impl SingleFlight {
     pub(super) fn new() -> Self {
-        Self { locks: Mutex::new(HashMap::new()), holder: keyway_store::new_id("holder") }
+        Self {
+            locks: Mutex::new(HashMap::new()),
+            holder: keyway_store::new_id("holder"),
+            stopping: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+
+    /// Completes `grace` after the process started to stop; never, while it serves.
+    async fn stopped_for(&self, grace: Duration) {
+        self.stopping.cancelled().await;
+        tokio::time::sleep(grace).await;
     }
 
     fn lock_for(&self, connection_id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -70,7 +89,22 @@ impl SingleFlight {
     }
 }
 
+/// What a refresh that a stopping process gave up answers.
+fn stopping_error() -> ServiceError {
+    ServiceError::Busy {
+        message: "this keyway process is shutting down; retry, and another replica will refresh".into(),
+        retry_after: Duration::from_secs(1),
+    }
+}
+
 impl Service {
+    /// Tells in-flight refreshes that the process is stopping: each gets `SHUTDOWN_GRACE` to
+    /// finish, then gives up and releases its lease, and no new one waits for a lease. Called
+    /// by `keyway serve` on SIGTERM or Ctrl-C.
+    pub fn begin_shutdown(&self) {
+        self.refresh.stopping.cancel();
+    }
+
     /// Refreshes `connection_id` unless the reason has gone away by the time this caller
     /// holds both locks. Returns the connection as stored afterwards.
     pub(super) async fn refresh_connection(
@@ -84,6 +118,9 @@ impl Service {
         let deadline = tokio::time::Instant::now() + LEASE_WAIT;
         let mut wait = Duration::from_millis(20);
         while !self.store.try_acquire_refresh_lease(connection_id, holder, now(), LEASE_SECS).await? {
+            if self.refresh.stopping.is_cancelled() {
+                return Err(stopping_error());
+            }
             if tokio::time::Instant::now() >= deadline {
                 return Err(ServiceError::Upstream(
                     "another replica has been refreshing this connection for too long; retry shortly".into(),
@@ -92,7 +129,18 @@ impl Service {
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_millis(500));
         }
-        let result = self.refresh_holding_lease(connection_id, need).await;
+        // Released on every path but a crash, a stop included: see SHUTDOWN_GRACE.
+        let result = tokio::select! {
+            result = self.refresh_holding_lease(connection_id, need) => result,
+            () = self.refresh.stopped_for(SHUTDOWN_GRACE) => {
+                tracing::warn!(
+                    connection = connection_id,
+                    "gave up a refresh still running {}s after the shutdown began; its lease is released for the other replicas",
+                    SHUTDOWN_GRACE.as_secs()
+                );
+                Err(stopping_error())
+            }
+        };
         if let Err(e) = self.store.release_refresh_lease(connection_id, holder).await {
             tracing::warn!(connection = connection_id, "releasing the refresh lease failed: {e}");
         }

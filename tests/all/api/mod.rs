@@ -592,6 +592,23 @@ impl Process {
         process
     }
 
+    /// SIGTERM, then waits for it to exit (at most `bound`, a hang guard). Returns how long
+    /// the exit took.
+    pub async fn terminate(&mut self, bound: std::time::Duration) -> std::time::Duration {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: `kill` only sends a signal, to our own child, which is not reaped yet.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM to {pid}");
+        let sent = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for keyway serve") {
+                assert!(status.success(), "keyway serve exited with {status} after SIGTERM:\n{}", tail(&self.log));
+                return sent.elapsed();
+            }
+            assert!(sent.elapsed() < bound, "keyway serve still runs {bound:?} after SIGTERM:\n{}", tail(&self.log));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// `kill -9`, and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -117,6 +117,76 @@ async fn two_processes_share_one_postgres() {
     assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
 }
 
+/// A refresh that hangs on its token endpoint holds the connection's lease. At SIGTERM the
+/// process gives it up after its grace and releases the lease, so the other replica refreshes
+/// at once instead of waiting out the lease (the 60 s it waits would fail its refresh).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_holding_its_lease_at_sigterm_releases_it() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    let Some(db) = Backend::Postgres.database().await else { return };
+    let mock = MockProvider::start(MockConfig::default()).await.expect("mock provider");
+    let config = ProcessConfig::for_database(&db, Backend::Postgres);
+    let (log_a, log_b) = (db.dir.path().join("a.log"), db.dir.path().join("b.log"));
+    let mut a = Process::start(&config, log_a.clone()).await;
+    let b = Process::start(&config, log_b.clone()).await;
+    let on_a = Client::new(&a.url, &config.admin_key);
+    let on_b = on_a.on(&b.url);
+    let integration = on_a.create_integration(&mock, json!({})).await["id"].as_str().unwrap().to_string();
+    let id = on_a.connect(&config.admin_key, &integration).await;
+
+    // A token endpoint that accepts and never answers.
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hanging_site = format!("http://{}", hanging.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hanging.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    let patch = |site: String| json!({"site": site});
+    on_a.admin(Method::PATCH, &format!("/api/v1/integrations/{integration}"), Some(patch(hanging_site)))
+        .await
+        .expect(200);
+
+    let refresh_path = format!("/api/v1/connections/{id}/refresh");
+    let stuck = {
+        let on_a = on_a.clone();
+        let path = refresh_path.clone();
+        tokio::spawn(async move { on_a.admin(Method::POST, &path, None).await })
+    };
+    let asked = Instant::now();
+    while accepted.load(Ordering::SeqCst) == 0 {
+        assert!(asked.elapsed() < Duration::from_secs(30), "A never sent the token request:\n{}", super::tail(&log_a));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Stopped while the refresh holds the lease: A gives it up after its 5 s grace.
+    let took = a.terminate(Duration::from_secs(30)).await;
+    assert!(took < Duration::from_secs(12), "A took {took:?} to stop:\n{}", super::tail(&log_a));
+    let answer = stuck.await.unwrap();
+    assert_eq!(answer.status, 503, "the refresh A gave up says to retry: {}", answer.text);
+    assert!(answer.text.contains("shutting down"), "{}", answer.text);
+    let log = std::fs::read_to_string(&log_a).unwrap();
+    assert!(log.contains("its lease is released"), "A says it gave the refresh up:\n{}", super::tail(&log_a));
+
+    // B refreshes at once: the lease is free.
+    on_b.admin(Method::PATCH, &format!("/api/v1/integrations/{integration}"), Some(patch(mock.base_url())))
+        .await
+        .expect(200);
+    let started = Instant::now();
+    on_b.admin(Method::POST, &refresh_path, None).await.expect(200);
+    assert!(started.elapsed() < Duration::from_secs(10), "B waited {:?} for the lease", started.elapsed());
+    assert_eq!(mock.token_requests_by_grant("refresh_token"), 1, "only B's refresh reached the provider");
+    drop(b);
+    assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
+}
+
 /// Polls `done` until it holds. The bound is a hang guard, not a timing claim: the change
 /// notification normally arrives in milliseconds, and the bench reports how many.
 async fn eventually<F: std::future::Future<Output = bool>>(mut done: impl FnMut() -> F) {
