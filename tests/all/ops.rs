@@ -118,3 +118,41 @@ async fn readyz_is_200_when_ready_and_503_with_the_fix_when_migrations_are_behin
     let health = client.request(Method::GET, "/healthz", None, None).await;
     assert_eq!(health.status, 200, "/healthz stays pure liveness");
 }
+
+/// The database stops taking connections under a running server (its existing ones are ended):
+/// `/readyz` turns 503 and says to check the database, and 200 again once it is back, with no
+/// restart. PostgreSQL, where "unreachable" can be made real without touching the network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_503_while_the_database_is_unreachable_and_200_once_it_is_back() {
+    let Some(db) = Backend::Postgres.database().await else { return };
+    let config = ProcessConfig::for_database(&db, Backend::Postgres);
+    let process = Process::start(&config, db.dir.path().join("keyway.log")).await;
+    let client = Client::new(&process.url, &config.admin_key);
+    assert_eq!(client.request(Method::GET, "/readyz", None, None).await.status, 200);
+
+    // From the server's maintenance database, which stays reachable and lets the others back in.
+    let mut probe: sqlx::PgConnection = sqlx::Connection::connect(&db.url).await.unwrap();
+    let name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&mut probe).await.unwrap();
+    sqlx::Connection::close(probe).await.unwrap();
+    let admin_url = db.url.replacen(&format!("/{name}"), "/postgres", 1);
+    assert_ne!(admin_url, db.url, "the database name is in the URL's path");
+    let mut admin: sqlx::PgConnection = sqlx::Connection::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false")).execute(&mut admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+
+    let down = client.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(down.status, 503, "{}", down.text);
+    let body: Value = down.json();
+    let message = body["message"].as_str().unwrap();
+    assert!(message.starts_with("database: the database cannot be reached"), "{message}");
+    assert!(message.contains("database_url"), "says what to check: {message}");
+    assert!(!message.contains(&db.url), "the URL stays in the log: {message}");
+
+    sqlx::query(&format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).execute(&mut admin).await.unwrap();
+    let back = client.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(back.status, 200, "ready again once the database is back: {}\n{}", back.text, tail(&process.log));
+}
