@@ -34,8 +34,8 @@
 //! integration_concurrent_calls = 8
 //! quota_wait = "2s"
 //! hook_max_calls = 20
-//! keep_resident_memory_kib = 0
-//! keep_resident_table_kib = 0
+//! keep_resident_memory_kib = 1024   # default: 1024 where Linux has PAGEMAP_SCAN (6.7+), else 0
+//! keep_resident_table_kib = 1024
 //! ```
 //!
 //! Reading the file is the only I/O here; the server builds its clients and store from the

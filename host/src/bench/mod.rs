@@ -44,6 +44,10 @@ pub struct BenchArgs {
     /// Where to write the results as JSON.
     #[arg(long, value_name = "FILE", default_value = "target/bench.json")]
     pub json: PathBuf,
+    /// Runs only these benchmarks (comma-separated), to profile one row without waiting for
+    /// the others: `request`, `hook`, `exchange`, `action`, `startup`, `memory`, `propagation`.
+    #[arg(long, value_name = "BENCHMARKS", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(rows::GROUPS))]
+    pub only: Vec<String>,
 }
 
 /// How long and how hard each benchmark runs.
@@ -126,11 +130,31 @@ pub async fn run(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
         if cfg!(debug_assertions) { "debug" } else { "release" },
     )?;
     out.flush()?;
-    let rows = rows::run_all(&plan, args.postgres.as_deref(), &mut *out).await?;
+    let rows = rows::run_all(&plan, &args.only, args.postgres.as_deref(), &mut *out).await?;
     let report = Report::new(&plan, rows, started.elapsed());
     report.check_complete()?;
     report.write_table(out)?;
     report.write_json(&args.json)?;
     writeln!(out, "\nwrote {} ({:.1} s in all)", args.json.display(), started.elapsed().as_secs_f64())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: super::BenchArgs,
+    }
+
+    #[test]
+    fn only_takes_a_list_of_known_benchmarks_and_names_them_when_one_is_not() {
+        let cli = Cli::try_parse_from(["keyway", "--only", "hook,exchange"]).unwrap();
+        assert_eq!(cli.bench.only, ["hook", "exchange"]);
+        let error = Cli::try_parse_from(["keyway", "--only", "hooks"]).err().unwrap().to_string();
+        assert!(error.contains("invalid value 'hooks'"), "{error}");
+        assert!(error.contains("request, hook, exchange, action, startup, memory, propagation"), "{error}");
+    }
 }

@@ -21,12 +21,22 @@ use super::passthrough::Passthrough;
 use super::upstream::Upstream;
 use super::{Plan, Row};
 
-/// Runs every benchmark, saying on `out` which one runs now (a full run takes minutes).
-pub async fn run_all(plan: &Plan, postgres: Option<&str>, out: &mut impl Write) -> anyhow::Result<Vec<Row>> {
+/// The benchmarks `--only` can pick, in the table's order.
+pub const GROUPS: [&str; 7] = ["request", "hook", "exchange", "action", "startup", "memory", "propagation"];
+
+/// Runs every benchmark in `only` (all of them when it is empty), saying on `out` which one runs
+/// now (a full run takes minutes).
+pub async fn run_all(
+    plan: &Plan,
+    only: &[String],
+    postgres: Option<&str>,
+    out: &mut impl Write,
+) -> anyhow::Result<Vec<Row>> {
     let mut progress = |what: &str| -> std::io::Result<()> {
         writeln!(out, "  running: {what}")?;
         out.flush()
     };
+    let wanted = |group: &str| only.is_empty() || only.iter().any(|g| g == group);
     let upstream = Upstream::start().await.context("starting the bench upstream")?;
     let passthrough = Passthrough::start(upstream.base_url()).await.context("starting the pass-through")?;
     // One data directory for every in-process server: they share its compiled-plugin cache.
@@ -34,39 +44,53 @@ pub async fn run_all(plan: &Plan, postgres: Option<&str>, out: &mut impl Write) 
     let sqlite = KeywayServer::start(data.path(), None).await.context("assembling Keyway on SQLite")?;
 
     let mut rows = Vec::new();
-    progress("/request on SQLite")?;
-    rows.extend(request::run(plan, &upstream, &passthrough, &sqlite, "SQLite").await?);
-    match postgres {
-        Some(url) => {
-            progress("/request on PostgreSQL")?;
-            let server = KeywayServer::start(data.path(), Some(url)).await.context(
-                "--postgres: cannot run Keyway on that database; check that PostgreSQL is up at that address and that \
-                 the URL (postgres://user:password@host/db) names a database its user may create tables in",
-            )?;
-            rows.extend(request::run(plan, &upstream, &passthrough, &server, "PostgreSQL").await?);
+    if wanted("request") {
+        progress("/request on SQLite")?;
+        rows.extend(request::run(plan, &upstream, &passthrough, &sqlite, "SQLite").await?);
+        match postgres {
+            Some(url) => {
+                progress("/request on PostgreSQL")?;
+                let server = KeywayServer::start(data.path(), Some(url)).await.context(
+                    "--postgres: cannot run Keyway on that database; check that PostgreSQL is up at that address and that \
+                     the URL (postgres://user:password@host/db) names a database its user may create tables in",
+                )?;
+                rows.extend(request::run(plan, &upstream, &passthrough, &server, "PostgreSQL").await?);
+            }
+            None => rows.extend(request::skipped("PostgreSQL", "no --postgres")),
         }
-        None => rows.extend(request::skipped("PostgreSQL", "no --postgres")),
     }
-    progress("hook call")?;
-    rows.extend(hook::run(plan).await?);
-    progress("code exchange")?;
-    rows.extend(exchange::run(plan, &sqlite).await?);
-    progress("composite action")?;
-    rows.extend(action::run(plan, &upstream, &passthrough, &sqlite).await?);
-    progress("start-up")?;
-    rows.extend(startup::run(plan).await?);
-    progress("in-flight action runs (a `keyway serve` child)")?;
-    rows.extend(memory::run(plan, &upstream, data.path()).await?);
-    progress("cache invalidation across two replicas on SQLite")?;
-    let replicas = data.path().join("replicas.db");
-    let replicas = format!("sqlite:{}", replicas.to_str().context("the temporary directory's path is not UTF-8")?);
-    rows.push(propagation::run(plan, &upstream, data.path(), &replicas, "SQLite").await?);
-    match postgres {
-        Some(url) => {
-            progress("cache invalidation across two replicas on PostgreSQL")?;
-            rows.push(propagation::run(plan, &upstream, data.path(), url, "PostgreSQL").await?);
+    if wanted("hook") {
+        progress("hook call")?;
+        rows.extend(hook::run(plan).await?);
+    }
+    if wanted("exchange") {
+        progress("code exchange")?;
+        rows.extend(exchange::run(plan, &sqlite).await?);
+    }
+    if wanted("action") {
+        progress("composite action")?;
+        rows.extend(action::run(plan, &upstream, &passthrough, &sqlite).await?);
+    }
+    if wanted("startup") {
+        progress("start-up")?;
+        rows.extend(startup::run(plan).await?);
+    }
+    if wanted("memory") {
+        progress("in-flight action runs (a `keyway serve` child)")?;
+        rows.extend(memory::run(plan, &upstream, data.path()).await?);
+    }
+    if wanted("propagation") {
+        progress("cache invalidation across two replicas on SQLite")?;
+        let replicas = data.path().join("replicas.db");
+        let replicas = format!("sqlite:{}", replicas.to_str().context("the temporary directory's path is not UTF-8")?);
+        rows.push(propagation::run(plan, &upstream, data.path(), &replicas, "SQLite").await?);
+        match postgres {
+            Some(url) => {
+                progress("cache invalidation across two replicas on PostgreSQL")?;
+                rows.push(propagation::run(plan, &upstream, data.path(), url, "PostgreSQL").await?);
+            }
+            None => rows.push(propagation::skipped("PostgreSQL", "no --postgres")),
         }
-        None => rows.push(propagation::skipped("PostgreSQL", "no --postgres")),
     }
     Ok(rows)
 }
