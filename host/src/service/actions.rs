@@ -64,15 +64,7 @@ impl Service {
         definition: &str,
     ) -> Result<ActionView, ServiceError> {
         require_admin(who, "defining actions")?;
-        let (record, def) = self.checked_definition(integration_id, definition).await?;
-        let at = now();
-        let stored = ActionRecord {
-            integration_id: record.id.clone(),
-            name: def.name.clone(),
-            definition: definition.trim().to_string(),
-            created_at: at,
-            updated_at: at,
-        };
+        let stored = self.checked_action(integration_id, definition).await?;
         self.store.insert_action(&stored).await?;
         declarative_view(&stored)
     }
@@ -86,22 +78,14 @@ impl Service {
         definition: &str,
     ) -> Result<ActionView, ServiceError> {
         require_admin(who, "defining actions")?;
-        let (record, def) = self.checked_definition(integration_id, definition).await?;
-        if def.name != name {
+        // `update_action` keeps the stored `created_at`; this one is used only when inserting.
+        let stored = self.checked_action(integration_id, definition).await?;
+        if stored.name != name {
             return Err(ServiceError::BadRequest(format!(
                 "the definition is named `{}` but the URL says `{name}`; to rename an action, delete it and create it anew",
-                def.name
+                stored.name
             )));
         }
-        let at = now();
-        // `update_action` keeps the stored `created_at`; this one is used only when inserting.
-        let stored = ActionRecord {
-            integration_id: record.id.clone(),
-            name: def.name.clone(),
-            definition: definition.trim().to_string(),
-            created_at: at,
-            updated_at: at,
-        };
         match self.store.update_action(&stored).await {
             Ok(()) => {}
             Err(keyway_store::StoreError::NotFound) => self.store.insert_action(&stored).await?,
@@ -123,11 +107,9 @@ impl Service {
         })
     }
 
-    async fn checked_definition(
-        &self,
-        integration_id: &str,
-        definition: &str,
-    ) -> Result<(IntegrationRecord, Definition), ServiceError> {
+    /// The action record to store for `definition` (its JSON text as written), once the
+    /// definition is checked in full.
+    async fn checked_action(&self, integration_id: &str, definition: &str) -> Result<ActionRecord, ServiceError> {
         let record = self.integration_record(integration_id).await?;
         let def = parse_definition(definition)?;
         schema::check_schema(&def.input_schema)
@@ -142,7 +124,14 @@ impl Service {
                 plugin.manifest.name, def.name
             )));
         }
-        Ok((record, def))
+        let at = now();
+        Ok(ActionRecord {
+            integration_id: record.id,
+            name: def.name,
+            definition: definition.trim().to_string(),
+            created_at: at,
+            updated_at: at,
+        })
     }
 
     /// Runs the action `name` through connection `id`: checks the input, runs the action in
