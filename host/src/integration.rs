@@ -70,6 +70,10 @@ pub struct IntegrationConfig {
     /// The settings the plugin marks secret, by name: sealed at rest, never returned, given to
     /// auth hooks inside `settings` and never to actions.
     pub secret_settings: Vec<(String, NamedSecretValue)>,
+    /// Whether MCP clients get the generic Web API request tool on this integration's
+    /// connections, besides its actions. On by default; an admin switches it off to expose
+    /// only the actions.
+    pub mcp_web_request: bool,
 }
 
 impl IntegrationConfig {
@@ -98,6 +102,7 @@ impl IntegrationConfig {
             pkce: true,
             settings: serde_json::json!({}),
             secret_settings: Vec::new(),
+            mcp_web_request: true,
         }
     }
 

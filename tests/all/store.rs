@@ -103,6 +103,7 @@ fn integration(id: &str, name: &str, created_at: i64) -> IntegrationRecord {
         created_at,
         updated_at: created_at,
         secret_settings_sealed: Some(vec![0xff, 0, 7]),
+        mcp_web_request: true,
     }
 }
 
@@ -117,6 +118,7 @@ fn bare_integration(id: &str, name: &str, created_at: i64) -> IntegrationRecord 
         pkce: false,
         settings: json!(null),
         secret_settings_sealed: None,
+        mcp_web_request: false,
         ..integration(id, name, created_at)
     }
 }

@@ -212,6 +212,7 @@ fn config_from_input(input: IntegrationInput) -> Result<IntegrationConfig, Field
         // Still mixed in `settings`: which are secret is the plugin's to say, and the check asks it.
         settings: input.settings.unwrap_or_else(|| serde_json::json!({})),
         secret_settings: Vec::new(),
+        mcp_web_request: input.mcp_web_request.unwrap_or(true),
     })
 }
 

@@ -41,6 +41,7 @@ impl Service {
             pkce: true,
             settings: serde_json::json!({}),
             secret_settings: Vec::new(),
+            mcp_web_request: true,
         };
         let pkce_given = input.pkce.is_some();
         apply(&mut config, input)?;
@@ -146,6 +147,7 @@ impl Service {
             pkce: r.pkce,
             settings: r.settings.clone(),
             secret_settings,
+            mcp_web_request: r.mcp_web_request,
         })
     }
 
@@ -246,6 +248,7 @@ impl Service {
                 let json = serde_json::to_vec(&pairs).unwrap_or_default();
                 self.sealer.seal(&secret_settings_context(id), &json)
             }),
+            mcp_web_request: c.mcp_web_request,
         }
     }
 }
@@ -307,6 +310,9 @@ fn apply(config: &mut IntegrationConfig, input: IntegrationInput) -> Result<(), 
     if let Some(v) = input.settings {
         config.settings = v;
     }
+    if let Some(v) = input.mcp_web_request {
+        config.mcp_web_request = v;
+    }
     if config.name.is_empty() {
         return Err(FieldError::new("name", "give the integration a name; users see it in the list").into());
     }
@@ -333,6 +339,7 @@ fn view_with(r: &IntegrationRecord, secret_names: Vec<String>) -> IntegrationVie
         pkce: r.pkce,
         settings: r.settings.clone(),
         secret_settings: secret_names,
+        mcp_web_request: r.mcp_web_request,
         created_at: rfc3339(r.created_at),
         updated_at: rfc3339(r.updated_at),
     }

@@ -55,6 +55,9 @@ pub struct IntegrationInput {
     /// value, and `null` removes it. `null` for the whole object changes no setting.
     #[schema(value_type = Option<Object>)]
     pub settings: Option<serde_json::Value>,
+    /// Whether MCP clients get the generic Web API request tool on this integration's
+    /// connections, besides its actions; default true.
+    pub mcp_web_request: Option<bool>,
 }
 
 /// An integration as the API returns it. Never the client secret.
@@ -93,6 +96,9 @@ pub struct IntegrationView {
     pub settings: serde_json::Value,
     /// The names of the secret settings that are set; their values are never returned.
     pub secret_settings: Vec<String>,
+    /// Whether MCP clients get the generic `web_request` tool on this integration's
+    /// connections, besides its actions.
+    pub mcp_web_request: bool,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.

@@ -40,6 +40,9 @@ pub struct IntegrationRecord {
     /// The settings the plugin marks secret, a JSON object sealed by the service with `id` as
     /// associated data.
     pub secret_settings_sealed: Option<Vec<u8>>,
+    /// Whether MCP clients get the generic Web API request tool on this integration's
+    /// connections, besides its actions.
+    pub mcp_web_request: bool,
 }
 
 /// A user's connection to an integration, with its (sealed) credentials and lifecycle state.

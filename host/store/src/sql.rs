@@ -11,7 +11,8 @@ use crate::{ActionRecord, ConnectionRecord, ConnectionStatus, IntegrationRecord,
 macro_rules! integration_columns {
     () => {
         "id, name, auth_method, plugin, client_id, client_secret_sealed, site, authorization_url, token_path, \
-         revoke_path, scopes, client_auth, issuer, pkce, settings, created_at, updated_at, secret_settings_sealed"
+         revoke_path, scopes, client_auth, issuer, pkce, settings, created_at, updated_at, secret_settings_sealed, \
+         mcp_web_request"
     };
 }
 
@@ -43,7 +44,7 @@ macro_rules! plugin_columns {
 pub(crate) const INSERT_INTEGRATION: &str = concat!(
     "INSERT INTO integrations (",
     integration_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
 );
 pub(crate) const SELECT_INTEGRATION: &str =
     concat!("SELECT ", integration_columns!(), " FROM integrations WHERE id = $1");
@@ -54,7 +55,7 @@ pub(crate) const LIST_INTEGRATIONS: &str =
 pub(crate) const UPDATE_INTEGRATION: &str = "UPDATE integrations SET name = $2, auth_method = $3, plugin = $4, \
      client_id = $5, client_secret_sealed = $6, site = $7, authorization_url = $8, token_path = $9, \
      revoke_path = $10, scopes = $11, client_auth = $12, issuer = $13, pkce = $14, settings = $15, \
-     updated_at = $16, secret_settings_sealed = $17 WHERE id = $1";
+     updated_at = $16, secret_settings_sealed = $17, mcp_web_request = $18 WHERE id = $1";
 pub(crate) const DELETE_INTEGRATION: &str = "DELETE FROM integrations WHERE id = $1";
 pub(crate) const COUNT_CONNECTIONS_OF: &str = "SELECT COUNT(*) FROM connections WHERE integration_id = $1";
 
@@ -142,6 +143,7 @@ pub(crate) struct IntegrationRow {
     created_at: i64,
     updated_at: i64,
     secret_settings_sealed: Option<Vec<u8>>,
+    mcp_web_request: bool,
 }
 
 impl IntegrationRow {
@@ -169,6 +171,7 @@ impl IntegrationRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             secret_settings_sealed: self.secret_settings_sealed,
+            mcp_web_request: self.mcp_web_request,
         })
     }
 }
@@ -307,6 +310,7 @@ macro_rules! impl_store {
                     .bind(r.created_at)
                     .bind(r.updated_at)
                     .bind(r.secret_settings_sealed.as_deref())
+                    .bind(r.mcp_web_request)
                     .execute(&self.pool)
                     .await;
                 match result {
@@ -367,6 +371,7 @@ macro_rules! impl_store {
                     .bind(r.settings.to_string())
                     .bind(r.updated_at)
                     .bind(r.secret_settings_sealed.as_deref())
+                    .bind(r.mcp_web_request)
                     .execute(&self.pool)
                     .await;
                 match result {
