@@ -12,6 +12,7 @@ mod demo;
 mod hostile;
 mod loading;
 mod log_audit;
+mod mcp;
 mod ops;
 mod plugin_cli;
 mod registry;

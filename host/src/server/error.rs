@@ -57,7 +57,8 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> ErrorDetail {
+    /// The body's `error`: MCP tool errors carry it too.
+    pub(crate) fn detail(&self) -> ErrorDetail {
         let (code, field) = match &self.0 {
             ServiceError::Invalid(e) => ("invalid_field", Some(e.field.clone())),
             ServiceError::BadRequest(_) => ("bad_request", None),

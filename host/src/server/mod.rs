@@ -1,5 +1,5 @@
-//! The HTTP layer: the REST API under `/api/v1`, the OAuth redirect URI at `/oauth`, and
-//! `/healthz` and `/readyz`. Handlers translate between HTTP and [`Service`] and nothing more.
+//! The HTTP layer: the REST API under `/api/v1`, the OAuth redirect URI at `/oauth`, MCP at
+//! `/mcp`, and `/healthz` and `/readyz`. Handlers translate between HTTP and [`Service`] and nothing more.
 
 mod actions;
 mod callback;
@@ -9,6 +9,7 @@ mod extract;
 mod health;
 mod integrations;
 mod keys;
+pub mod mcp;
 pub mod openapi;
 mod params;
 mod plugins;
@@ -60,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .route("/oauth", get(callback::complete))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(mcp::routes(state.clone()))
         // After the routes, so only matched requests are counted, each under its template.
         .route_layer(axum::middleware::from_fn(count_request))
         .with_state(state)

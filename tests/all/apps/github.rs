@@ -303,3 +303,29 @@ async fn action_input_that_breaks_the_schema_is_refused_naming_the_field() {
 
     assert!(api.mock.requests().is_empty(), "refused input never reaches GitHub");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn githubs_plugin_actions_are_mcp_tools_with_their_manifest_schemas() {
+    let (api, integration) = github(oauth_app()).await;
+    let id = api.connect(&api.admin_key.clone(), &integration).await;
+    let listed = api.get(&format!("/api/v1/integrations/{integration}/actions")).await;
+    let actions = listed["items"].as_array().expect("the plugin's actions");
+    assert!(!actions.is_empty(), "{listed}");
+
+    let url = format!("{}/mcp/connections/{id}", api.base);
+    let mcp = crate::mcp::mcp_client(&url, &api.admin_key, &[]).await.expect("the MCP client initializes");
+    let tools = mcp.list_all_tools().await.expect("tools/list");
+    for action in actions {
+        let tool = tools.iter().find(|t| t.name == action["name"].as_str().unwrap()).expect("each action is a tool");
+        assert_eq!(tool.description.as_deref(), action["description"].as_str());
+        assert_eq!(action["input_schema"]["type"], "object", "GitHub's actions take objects");
+        assert_eq!(Value::Object((*tool.input_schema).clone()), action["input_schema"], "the manifest's schema");
+    }
+
+    let input = json!({"owner": LOGIN, "repo": "Hello-World", "title": "Crash on start", "labels": ["bug"]});
+    let result = crate::mcp::call(&mcp, "create-issue-with-labels", input).await;
+    assert_eq!(result.is_error, Some(false), "{result:?}");
+    let outcome = result.structured_content.expect("structured content");
+    assert_eq!(outcome["output"]["number"], 1, "{outcome}");
+    assert_eq!(calls(&outcome).last(), Some(&call("POST", "/repos/octocat/Hello-World/issues", 201)));
+}
