@@ -21,6 +21,7 @@
 
 pub mod changes;
 mod error;
+pub mod events;
 mod id;
 mod migrations;
 mod postgres;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 
 pub use changes::{Change, Watch};
 pub use error::StoreError;
+pub use events::{AttemptOutcome, ClaimedDelivery, DeliveryRecord, EventRecord, Outbox, WebhookRecord};
 pub use id::new_id;
 pub use migrations::MigrationStatus;
 pub use records::{

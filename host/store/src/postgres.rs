@@ -85,3 +85,4 @@ impl PostgresStore {
 }
 
 crate::sql::impl_store!(PostgresStore, sqlx::Postgres, "postgres");
+crate::events::impl_outbox!(PostgresStore, sqlx::Postgres);

@@ -88,6 +88,7 @@ impl SqliteStore {
 }
 
 crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
+crate::events::impl_outbox!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {
