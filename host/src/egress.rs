@@ -300,25 +300,34 @@ impl Resolve for PolicyResolver {
             // normalisation as the allowlist's, so every spelling meets its pin.
             let host = HostName::parse(name.as_str())
                 .map_err(|e| Box::new(BlockedAddress(e.to_string())) as Box<dyn std::error::Error + Send + Sync>)?;
-            let addrs: Vec<SocketAddr> = match config.resolve.iter().find(|r| r.host.matches(&host)) {
-                Some(rule) => vec![SocketAddr::new(rule.ip, 0)],
-                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
-            };
-            let mut refused = None;
-            let mut allowed = Vec::with_capacity(addrs.len());
-            for addr in addrs {
-                match config.check_address(addr.ip()) {
-                    Ok(()) => allowed.push(addr),
-                    Err(e) => refused = refused.or(Some(e)),
-                }
-            }
-            if let (true, Some(EgressError::Denied(why))) = (allowed.is_empty(), refused) {
-                return Err(Box::new(BlockedAddress(format!("`{host}` resolves only to refused addresses: {why}")))
-                    as Box<dyn std::error::Error + Send + Sync>);
-            }
+            let allowed = allowed_addresses(&config, &host).await?;
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
+}
+
+/// Where `host` may be reached: the operator's pin, or what the system resolver answers, less
+/// every address in a blocked network. An error when nothing is left.
+async fn allowed_addresses(
+    config: &EgressConfig,
+    host: &HostName,
+) -> Result<Vec<SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+    let addrs: Vec<SocketAddr> = match config.resolve.iter().find(|r| r.host.matches(host)) {
+        Some(rule) => vec![SocketAddr::new(rule.ip, 0)],
+        None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+    };
+    let mut refused = None;
+    let mut allowed = Vec::with_capacity(addrs.len());
+    for addr in addrs {
+        match config.check_address(addr.ip()) {
+            Ok(()) => allowed.push(addr),
+            Err(e) => refused = refused.or(Some(e)),
+        }
+    }
+    if let (true, Some(EgressError::Denied(why))) = (allowed.is_empty(), refused) {
+        return Err(Box::new(BlockedAddress(format!("`{host}` resolves only to refused addresses: {why}"))));
+    }
+    Ok(allowed)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -358,6 +367,25 @@ impl EgressClient {
     /// The settings the client was built from.
     pub fn config(&self) -> &EgressConfig {
         &self.config
+    }
+
+    /// Whether a request to `url` would be let out, by scheme and by every address its host
+    /// resolves to, without sending one: for URLs registered now and used later (webhooks),
+    /// which are checked again when each request is sent.
+    pub async fn check_destination(&self, url: &Url) -> Result<(), EgressError> {
+        self.config.check_scheme(url)?;
+        let host = HostName::of_url(url).map_err(|e| EgressError::Denied(e.to_string()))?;
+        match host.ip() {
+            Some(ip) => self.config.check_address(ip),
+            None => match tokio::time::timeout(self.config.timeout, allowed_addresses(&self.config, &host)).await {
+                Err(_) => Err(EgressError::Timeout(self.config.timeout)),
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(match e.downcast::<BlockedAddress>() {
+                    Ok(blocked) => EgressError::Denied(blocked.0),
+                    Err(other) => EgressError::Transport(format!("cannot resolve `{host}`: {other}")),
+                }),
+            },
+        }
     }
 
     /// Sends `req` if `allowlist` and the policy allow it, and hands the exchange, whatever

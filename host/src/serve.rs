@@ -81,6 +81,8 @@ pub async fn assemble(settings: &Settings, bootstrap: Bootstrap) -> anyhow::Resu
         },
     ));
     let new_admin_key = service.bootstrap_admin_key(bootstrap.admin_key).await?;
+    // Every replica delivers webhook events; the loop ends with the service.
+    tokio::spawn(crate::service::events::dispatch(Arc::downgrade(&service)));
     Ok(Running { service, new_admin_key })
 }
 

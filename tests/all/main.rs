@@ -9,6 +9,7 @@ mod boundary;
 mod check_integration;
 mod cli;
 mod demo;
+mod events;
 mod hostile;
 mod loading;
 mod log_audit;

@@ -5,6 +5,7 @@ mod actions;
 mod callback;
 mod connections;
 pub mod error;
+mod events;
 mod extract;
 mod health;
 mod integrations;
@@ -42,6 +43,9 @@ pub fn app(state: AppState) -> Router {
         .route("/connections/{id}/refresh", post(connections::refresh))
         .route("/connections/{id}/reconnect", post(connections::reconnect))
         .route("/connections/{id}/request", post(connections::request))
+        .route("/webhooks", post(events::create).get(events::list))
+        .route("/webhooks/{id}", axum::routing::delete(events::delete))
+        .route("/events", get(events::log))
         .route("/keys", post(keys::create).get(keys::list))
         .route("/keys/{id}", axum::routing::delete(keys::revoke))
         .route(

@@ -56,3 +56,11 @@ pub struct PluginSpec {
     /// The installed version, as `name@version`.
     pub spec: String,
 }
+
+/// `/webhooks/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookId {
+    /// The webhook's id (`whk_...`).
+    pub id: String,
+}

@@ -216,3 +216,43 @@ impl Store for CachedStore {
         self.inner.release_refresh_lease(connection_id, holder).await
     }
 }
+
+/// Events and webhooks are never cached: each call goes to the store.
+#[async_trait]
+impl keyway_store::Outbox for CachedStore {
+    async fn insert_webhook(&self, r: &keyway_store::WebhookRecord) -> Result<(), StoreError> {
+        self.inner.insert_webhook(r).await
+    }
+    async fn get_webhook(&self, id: &str) -> Result<Option<keyway_store::WebhookRecord>, StoreError> {
+        self.inner.get_webhook(id).await
+    }
+    async fn list_webhooks(&self) -> Result<Vec<keyway_store::WebhookRecord>, StoreError> {
+        self.inner.list_webhooks().await
+    }
+    async fn delete_webhook(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.delete_webhook(id).await
+    }
+    async fn claim_deliveries(
+        &self,
+        now: i64,
+        leased_until: i64,
+        limit: i64,
+    ) -> Result<Vec<keyway_store::ClaimedDelivery>, StoreError> {
+        self.inner.claim_deliveries(now, leased_until, limit).await
+    }
+    async fn record_attempt(
+        &self,
+        event_seq: i64,
+        webhook_id: &str,
+        outcome: &keyway_store::AttemptOutcome,
+    ) -> Result<(), StoreError> {
+        self.inner.record_attempt(event_seq, webhook_id, outcome).await
+    }
+    async fn list_events(
+        &self,
+        connection_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<(keyway_store::EventRecord, Vec<keyway_store::DeliveryRecord>)>, StoreError> {
+        self.inner.list_events(connection_id, limit).await
+    }
+}

@@ -10,6 +10,7 @@ mod cache;
 mod cached_store;
 mod connections;
 mod context;
+pub mod events;
 mod integrations;
 mod keys;
 pub mod model;
@@ -112,6 +113,8 @@ pub struct ServiceSettings {
     /// How many API keys, integrations, connections and actions (each) the hot-path cache
     /// keeps; 0 turns it off, and every request reads the database.
     pub cache_entries: usize,
+    /// Webhook delivery: retries and their backoff, the poll interval, the claim lease.
+    pub events: events::EventSettings,
 }
 
 impl Default for ServiceSettings {
@@ -122,6 +125,7 @@ impl Default for ServiceSettings {
             refresh_policy: RefreshPolicy::default(),
             action_limits: crate::actions::ActionLimits::default(),
             cache_entries: cache::DEFAULT_ENTRIES,
+            events: events::EventSettings::default(),
         }
     }
 }

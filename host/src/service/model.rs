@@ -372,3 +372,90 @@ pub struct ActionOutcome {
     /// credentials.
     pub calls: Vec<crate::actions::CallSummary>,
 }
+
+/// `POST /api/v1/webhooks`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    /// Where events are POSTed: an absolute https URL (plain http only where the egress
+    /// settings allow it). Checked against `blocked_networks` now, and again at every delivery.
+    #[schema(pattern = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://")]
+    pub url: String,
+    /// Only this integration's connections' events; absent: every integration's.
+    pub integration_id: Option<String>,
+}
+
+/// A webhook as the API returns it: never its secret.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookView {
+    /// Opaque id.
+    pub id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// The integration whose events it receives; `null`: every integration's.
+    pub integration_id: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// `POST /api/v1/webhooks`'s answer: the webhook and its signing secret, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookCreated {
+    /// The webhook.
+    #[serde(flatten)]
+    pub webhook: WebhookView,
+    /// The HMAC-SHA256 key deliveries are signed with (`Keyway-Signature`). Store it now: it
+    /// is not shown again.
+    pub secret: String,
+}
+
+/// A connection lifecycle event: the body POSTed to webhooks, never a credential.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventBody {
+    /// `evt_…`, the same in every delivery and retry of this event.
+    pub id: String,
+    /// `connection.active`, `connection.refreshed` (active again after an error),
+    /// `connection.needs_reauth`, `connection.failed` or `connection.deleted`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The connection.
+    pub connection_id: String,
+    /// Its integration.
+    pub integration_id: String,
+    /// RFC 3339.
+    pub at: String,
+    /// The connection's status after the change (its last, for a deletion).
+    pub status: String,
+    /// The connection's last error, if any.
+    pub last_error: Option<String>,
+}
+
+/// An event with its deliveries, as `GET /api/v1/events` lists them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventView {
+    /// The event, as webhooks receive it.
+    #[serde(flatten)]
+    pub event: EventBody,
+    /// One per webhook that was registered for it when it happened.
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// One event's delivery to one webhook.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryView {
+    /// The webhook.
+    pub webhook_id: String,
+    /// `pending` (due at `next_attempt_at`), `delivered`, or `failed` (given up after
+    /// retrying for the configured time).
+    pub state: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// The last attempt's HTTP status, if it got an answer.
+    pub last_status: Option<i64>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// When the next attempt is due (RFC 3339), while pending.
+    pub next_attempt_at: Option<String>,
+    /// When it was delivered (RFC 3339).
+    pub delivered_at: Option<String>,
+}
