@@ -23,6 +23,7 @@ pub mod changes;
 mod error;
 pub mod events;
 mod id;
+pub mod links;
 mod migrations;
 mod postgres;
 mod records;
@@ -36,6 +37,7 @@ pub use changes::{Change, Watch};
 pub use error::StoreError;
 pub use events::{AttemptOutcome, ClaimedDelivery, DeliveryRecord, EventRecord, Outbox, WebhookRecord};
 pub use id::new_id;
+pub use links::{ConnectLinkRecord, ConnectLinks};
 pub use migrations::MigrationStatus;
 pub use records::{
     ActionRecord, ApiKeyRecord, ConnectionRecord, ConnectionStatus, IntegrationRecord, PendingFlowRecord, PluginRecord,
