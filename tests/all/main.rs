@@ -11,6 +11,7 @@ mod cli;
 mod demo;
 mod events;
 mod hostile;
+mod links;
 mod loading;
 mod log_audit;
 mod mcp;

@@ -121,7 +121,8 @@ fn hint_for(message: &str) -> Option<&'static str> {
     }
 }
 
-fn page(title: &str, body: &str) -> String {
+/// A page in the house style: `title` as its heading, `body` already escaped.
+pub(super) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Keyway</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;line-height:1.5}}\

@@ -10,6 +10,7 @@ mod extract;
 mod health;
 mod integrations;
 mod keys;
+mod links;
 pub mod mcp;
 pub mod openapi;
 mod params;
@@ -35,6 +36,8 @@ pub fn app(state: AppState) -> Router {
         .route("/integrations", post(integrations::create).get(integrations::list))
         .route("/integrations/{id}", get(integrations::get).patch(integrations::update).delete(integrations::delete))
         .route("/integrations/{id}/connections", post(connections::create))
+        .route("/integrations/{id}/connect-links", post(links::create))
+        .route("/connect-links/{id}", get(links::get))
         .route("/integrations/{id}/actions", get(actions::list).post(actions::create))
         .route("/integrations/{id}/actions/{name}", axum::routing::put(actions::put).delete(actions::delete))
         .route("/connections/{id}/actions/{name}", post(actions::run))
@@ -63,6 +66,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/oauth", get(callback::complete))
+        .route("/connect/{token}", get(links::show).post(links::submit))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(mcp::routes(state.clone()))

@@ -21,6 +21,7 @@ use crate::service::model::*;
         super::actions::list, super::actions::create, super::actions::put, super::actions::delete,
         super::actions::run,
         super::events::create, super::events::list, super::events::delete, super::events::log,
+        super::links::create, super::links::get,
         super::health::healthz, super::health::readyz,
     ),
     components(schemas(ErrorBody, ErrorDetail, ScopesInput, IntegrationInput, IntegrationView, ConnectionInput, ConnectionCreated,
@@ -28,6 +29,7 @@ use crate::service::model::*;
         ActionKind, ActionView, ActionRun, ActionOutcome, crate::actions::CallSummary,
         keyway_declarative::Definition, keyway_declarative::Step,
         WebhookInput, WebhookView, WebhookCreated, EventBody, EventView, DeliveryView,
+        ConnectLinkInput, ConnectLinkView, ConnectLinkCreated,
         super::health::Readiness, super::health::ReadinessCheck)),
     modifiers(&BearerAuth),
     security(("api_key" = []))

@@ -64,3 +64,11 @@ pub struct WebhookId {
     /// The webhook's id (`whk_...`).
     pub id: String,
 }
+
+/// `/connect-links/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ConnectLinkId {
+    /// The link's id (`lnk_...`), as returned when it was made; never its token.
+    pub id: String,
+}

@@ -256,3 +256,29 @@ impl keyway_store::Outbox for CachedStore {
         self.inner.list_events(connection_id, limit).await
     }
 }
+
+/// Connect links are never cached: each call goes to the store.
+#[async_trait]
+impl keyway_store::ConnectLinks for CachedStore {
+    async fn insert_connect_link(&self, r: &keyway_store::ConnectLinkRecord) -> Result<(), StoreError> {
+        self.inner.insert_connect_link(r).await
+    }
+    async fn get_connect_link(&self, id: &str) -> Result<Option<keyway_store::ConnectLinkRecord>, StoreError> {
+        self.inner.get_connect_link(id).await
+    }
+    async fn get_connect_link_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<keyway_store::ConnectLinkRecord>, StoreError> {
+        self.inner.get_connect_link_by_hash(token_hash).await
+    }
+    async fn claim_connect_link(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
+        self.inner.claim_connect_link(token_hash, now).await
+    }
+    async fn unclaim_connect_link(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.inner.unclaim_connect_link(token_hash).await
+    }
+    async fn set_connect_link_connection(&self, token_hash: &str, connection_id: &str) -> Result<(), StoreError> {
+        self.inner.set_connect_link_connection(token_hash, connection_id).await
+    }
+}

@@ -13,6 +13,7 @@ mod context;
 pub mod events;
 mod integrations;
 mod keys;
+pub mod links;
 pub mod model;
 mod plugins;
 mod refresh;

@@ -459,3 +459,58 @@ pub struct DeliveryView {
     /// When it was delivered (RFC 3339).
     pub delivered_at: Option<String>,
 }
+
+/// `POST /api/v1/integrations/{id}/connect-links`: what the connection made through the link
+/// will be. Whatever the link fixes, the person opening it cannot change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectLinkInput {
+    /// The connection's name; absent: the integration's.
+    pub name: Option<String>,
+    /// Inputs the plugin declares, fixed by the link. The page asks for the others.
+    pub inputs: Option<BTreeMap<String, String>>,
+    /// The key the connection will belong to; absent: the caller's. Only an admin may name
+    /// another key.
+    pub owner_key_id: Option<String>,
+    /// Other API key ids that may use the connection.
+    pub allowed_keys: Option<Vec<String>>,
+    /// Seconds until the link expires: 60 to 604800 (a week); default 3600.
+    #[schema(minimum = 60, maximum = 604800)]
+    pub expires_in: Option<u64>,
+}
+
+/// A connect link as its creator sees it. Never its token.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConnectLinkView {
+    /// Opaque id, to poll the link by.
+    pub id: String,
+    /// The integration it connects to.
+    pub integration_id: String,
+    /// `open`, `used` or `expired`.
+    pub status: String,
+    /// The connection it made, once used: its own status says whether the browser flow
+    /// finished.
+    pub connection_id: Option<String>,
+    /// The connection's name, if fixed.
+    pub name: Option<String>,
+    /// The key the connection belongs to.
+    pub owner_key_id: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, once used.
+    pub used_at: Option<String>,
+}
+
+/// `POST /api/v1/integrations/{id}/connect-links`'s answer: the link, with the URL to give the
+/// user, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConnectLinkCreated {
+    /// The link.
+    #[serde(flatten)]
+    pub link: ConnectLinkView,
+    /// The single-use URL to send to the user: it carries the link's token, stored only as
+    /// its hash, so it cannot be shown again.
+    pub url: String,
+}

@@ -154,3 +154,38 @@ async fn without_expires_in_the_token_never_expires_and_disconnecting_revokes_it
     let token = revoke.header("authorization").and_then(|a| a.strip_prefix("Bearer ")).expect("the token");
     assert!(api.mock.is_revoked(token));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_link_asks_for_the_subdomain_it_left_open() {
+    let (api, integration) = zendesk(json!({})).await;
+    let key = api.admin_key.clone();
+    let path = format!("/api/v1/integrations/{integration}/connect-links");
+    let created = api.request(Method::POST, &path, Some(&key), Some(json!({"name": "support"}))).await.expect(201);
+    let url = created["url"].as_str().unwrap().to_string();
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let post = |form: &'static str| {
+        browser.post(&url).header("content-type", "application/x-www-form-urlencoded").body(form).send()
+    };
+
+    let page = browser.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<label for=\"input-subdomain\">"), "the manifest's input, labelled: {page}");
+    assert!(page.contains("name=\"subdomain\"") && page.contains(" required"), "{page}");
+    let refused = post("subdomain=Acme+Corp%21").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 400);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("must match") && text.contains("name=\"subdomain\""), "the form again, saying why: {text}");
+
+    let sent = post("subdomain=acme").await.unwrap();
+    assert_eq!(sent.status().as_u16(), 303);
+    let location = sent.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with(&format!("http://{}{AUTHORIZE_PATH}?", acme(&api))),
+        "the account's own host: {location}"
+    );
+    let link = api.get(&format!("/api/v1/connect-links/{}", created["id"].as_str().unwrap())).await;
+    let connection = view(&api, link["connection_id"].as_str().expect("the connection")).await;
+    assert_eq!(
+        (connection["name"].as_str(), connection["inputs"]["subdomain"].as_str()),
+        (Some("support"), Some("acme"))
+    );
+}
