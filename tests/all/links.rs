@@ -62,7 +62,7 @@ async fn a_connect_link_connects_an_account_for_its_owner_without_an_api_key(bac
         api.request(Method::GET, &format!("/api/v1/connect-links/{link}"), Some(&alice), None).await.expect(200);
     assert!(!polled.to_string().contains(token), "the token is not shown again: {polled}");
     let stored = api.service.store().get_connect_link(&link).await.unwrap().expect("the stored link");
-    assert_eq!(stored.token_hash, hex(&Sha256::digest(token.as_bytes())), "only the token's hash is stored");
+    assert_eq!(stored.token_hash, hex::encode(Sha256::digest(token.as_bytes())), "only the token's hash is stored");
 
     // The page names the app and its scopes, and opening it spends nothing.
     for _ in 0..2 {
@@ -119,7 +119,7 @@ async fn a_replayed_forged_or_expired_link_is_refused(backend: Backend) {
     let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let record = ConnectLinkRecord {
         id: "lnk_expired".into(),
-        token_hash: hex(&Sha256::digest(token.as_bytes())),
+        token_hash: hex::encode(Sha256::digest(token.as_bytes())),
         integration_id: integration.clone(),
         name: None,
         inputs: vec![],
@@ -175,8 +175,4 @@ async fn a_link_grants_nothing_beyond_its_one_connection(backend: Backend) {
     let items = mine["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "one connection: {mine}");
     assert_eq!(items[0]["status"], "pending", "it waits for the app's consent, owned by alice: {mine}");
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -113,6 +113,22 @@ pub(crate) fn link_of(row: LinkRow) -> Result<ConnectLinkRecord, StoreError> {
 /// Stamps out [`ConnectLinks`] for a backend's store type.
 macro_rules! impl_connect_links {
     ($store:ty, $db:ty) => {
+        impl $store {
+            /// The one link `sql` selects by `key` (its id or its token's hash).
+            async fn fetch_link(
+                &self,
+                sql: &'static str,
+                key: &str,
+            ) -> Result<Option<$crate::links::ConnectLinkRecord>, $crate::StoreError> {
+                let row = sqlx::query_as::<$db, $crate::links::LinkRow>(sql)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::error::database_error)?;
+                row.map($crate::links::link_of).transpose()
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::links::ConnectLinks for $store {
             async fn insert_connect_link(
@@ -151,26 +167,14 @@ macro_rules! impl_connect_links {
                 &self,
                 id: &str,
             ) -> Result<Option<$crate::links::ConnectLinkRecord>, $crate::StoreError> {
-                use $crate::links::*;
-                let row = sqlx::query_as::<$db, LinkRow>(SELECT_LINK)
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::error::database_error)?;
-                row.map(link_of).transpose()
+                self.fetch_link($crate::links::SELECT_LINK, id).await
             }
 
             async fn get_connect_link_by_hash(
                 &self,
                 token_hash: &str,
             ) -> Result<Option<$crate::links::ConnectLinkRecord>, $crate::StoreError> {
-                use $crate::links::*;
-                let row = sqlx::query_as::<$db, LinkRow>(SELECT_LINK_BY_HASH)
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err($crate::error::database_error)?;
-                row.map(link_of).transpose()
+                self.fetch_link($crate::links::SELECT_LINK_BY_HASH, token_hash).await
             }
 
             async fn claim_connect_link(&self, token_hash: &str, now: i64) -> Result<bool, $crate::StoreError> {
