@@ -135,8 +135,8 @@ async fn serve_metrics(addr: std::net::SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Once a minute: drops the pending rows of authorizations whose user never came back, and
-/// marks connections whose refresh token has expired. Every replica may sweep: both
+/// Once a minute: drops the pending rows of authorizations whose user never came back, marks
+/// connections whose refresh token has expired, and prunes events past their keeping time. Every replica may sweep: both
 /// statements are idempotent.
 async fn housekeeping(service: Arc<Service>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -154,6 +154,11 @@ async fn housekeeping(service: Arc<Service>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(connections = n, "marked connections whose refresh token expired as needs_reauth"),
             Err(e) => tracing::warn!("marking connections whose refresh token expired: {e}"),
+        }
+        match service.prune_events().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(removed = n, "pruned old events"),
+            Err(e) => tracing::warn!("pruning old events: {e}"),
         }
     }
 }

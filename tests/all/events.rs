@@ -83,13 +83,9 @@ fn verify(secret: &str, received: &Received) {
         .unwrap_or_else(|| panic!("`t=...,v1=...`: {}", received.signature));
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.{}", received.body).as_bytes());
-    assert_eq!(v1, hex_of(&mac.finalize().into_bytes()), "the signature verifies");
+    assert_eq!(v1, hex::encode(mac.finalize().into_bytes()), "the signature verifies");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     assert!((now - t.parse::<i64>().unwrap()).abs() < 300, "a fresh timestamp");
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Registers a webhook for every integration: `(id, secret)`.
@@ -336,4 +332,53 @@ async fn two_replicas_on_postgres_deliver_each_event_once() {
         let text = std::fs::read_to_string(&process.log).unwrap_or_default();
         assert!(!text.contains("static-"), "replica {name} logged a token");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_whose_address_is_now_blocked_is_refused_at_send_time() {
+    let api = Api::start(Backend::Sqlite).await.expect("SQLite is always there");
+    let (receiver, url) = Receiver::start(&[]).await;
+    let (webhook, _) = register(&api, &url).await;
+    // As if the host's name now resolved into a blocked network: registration was not the
+    // last check. 127.0.0.2 is loopback, which this server leaves blocked.
+    let pool = sqlx::SqlitePool::connect(api.database_url()).await.expect("the SQLite file");
+    sqlx::query("UPDATE webhooks SET url = 'http://127.0.0.2:9/hook' WHERE id = $1")
+        .bind(&webhook)
+        .execute(&pool)
+        .await
+        .expect("the row changes");
+    pool.close().await;
+
+    let integration = api.integration(json!({})).await;
+    let key = api.admin_key.clone();
+    api.connect(&key, &integration).await;
+    let log = log_until(&api, |items| items.first().is_some_and(|e| e["deliveries"][0]["attempts"] == 1)).await;
+    let delivery = &log[0]["deliveries"][0];
+    assert_eq!(delivery["state"], "pending", "{delivery}");
+    assert!(delivery["last_status"].is_null(), "nothing answered: nothing was sent: {delivery}");
+    let error = delivery["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("refused") && error.contains("127.0.0.2"), "the egress rules refused it: {error}");
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_events_are_pruned_once_their_deliveries_are_done() {
+    let api = Api::start(Backend::Sqlite).await.expect("SQLite is always there");
+    let (receiver, url) = Receiver::start(&[]).await;
+    register(&api, &url).await;
+    let integration = api.integration(json!({})).await;
+    let key = api.admin_key.clone();
+    api.connect(&key, &integration).await;
+    log_until(&api, |items| items.len() == 1 && items.iter().all(delivered)).await;
+    receiver.answer_next(&[503; 1000]);
+    api.connect(&key, &integration).await;
+    log_until(&api, |items| items.len() == 2 && items[0]["deliveries"][0]["attempts"] == 1).await;
+
+    // Everything is "old" from a minute ahead: the delivered event goes, the pending one stays.
+    let ahead = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 60;
+    assert_eq!(api.service.store().prune_events(ahead).await.unwrap(), 1);
+    let log = api.get("/api/v1/events").await;
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{log}");
+    assert_eq!(items[0]["deliveries"][0]["state"], "pending", "{log}");
 }

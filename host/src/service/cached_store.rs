@@ -248,6 +248,9 @@ impl keyway_store::Outbox for CachedStore {
     ) -> Result<(), StoreError> {
         self.inner.record_attempt(event_seq, webhook_id, outcome).await
     }
+    async fn prune_events(&self, before: i64) -> Result<u64, StoreError> {
+        self.inner.prune_events(before).await
+    }
     async fn list_events(
         &self,
         connection_id: Option<&str>,

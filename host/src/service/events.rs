@@ -39,6 +39,8 @@ pub struct EventSettings {
     /// How long a claimed delivery is reserved for the replica sending it; longer than the
     /// egress timeout, so only a replica that died mid-send loses its claim.
     pub lease: Duration,
+    /// Events older than this leave the log once no delivery of theirs is pending.
+    pub keep_for: Duration,
 }
 
 impl Default for EventSettings {
@@ -49,6 +51,7 @@ impl Default for EventSettings {
             retry_for: Duration::from_secs(24 * 3600),
             poll: Duration::from_millis(500),
             lease: Duration::from_secs(60),
+            keep_for: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -184,7 +187,17 @@ impl Service {
     async fn attempt(&self, delivery: ClaimedDelivery) -> Result<(), ServiceError> {
         let ClaimedDelivery { event, webhook, attempt } = delivery;
         let body = serde_json::to_string(&event_body(&event)).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let secret = self.sealer.open(&secret_context(&webhook.id), &webhook.secret_sealed)?;
+        let secret = match self.sealer.open(&secret_context(&webhook.id), &webhook.secret_sealed) {
+            Ok(secret) => secret,
+            // Nothing can be signed: record why, so the log says it, rather than leave the
+            // delivery leased and silent.
+            Err(e) => {
+                let error =
+                    format!("the webhook's secret cannot be opened ({e}); delete the webhook and register it again");
+                let outcome = self.failed_attempt(&event, attempt, None, error);
+                return Ok(self.store.record_attempt(event.seq, &webhook.id, &outcome).await?);
+            }
+        };
         let sent_at = now();
         let request = OutboundRequest {
             method: "POST".into(),
@@ -222,27 +235,36 @@ impl Service {
                 delivered_at: Some(done),
             },
             Err((status, error)) => {
-                let wait = self.backoff(attempt);
-                let next = done + wait.as_secs() as i64;
-                let give_up = next > event.at + self.settings.events.retry_for.as_secs() as i64;
                 tracing::warn!(
                     event = event_id(event.seq),
                     webhook = webhook.id,
                     attempt,
-                    gave_up = give_up,
                     "webhook delivery failed: {error}"
                 );
-                AttemptOutcome {
-                    state: if give_up { "failed" } else { "pending" },
-                    next_attempt_at: next,
-                    status: status.map(i64::from),
-                    error: Some(error),
-                    delivered_at: None,
-                }
+                self.failed_attempt(&event, attempt, status, error)
             }
         };
         self.store.record_attempt(event.seq, &webhook.id, &outcome).await?;
         Ok(())
+    }
+
+    /// A failed attempt's outcome: retried after the backoff, or given up once the event is
+    /// older than `retry_for` by then.
+    fn failed_attempt(&self, event: &EventRecord, attempt: i64, status: Option<u16>, error: String) -> AttemptOutcome {
+        let next = now() + self.backoff(attempt).as_secs() as i64;
+        let give_up = next > event.at + self.settings.events.retry_for.as_secs() as i64;
+        AttemptOutcome {
+            state: if give_up { "failed" } else { "pending" },
+            next_attempt_at: next,
+            status: status.map(i64::from),
+            error: Some(error),
+            delivered_at: None,
+        }
+    }
+
+    /// Drops the events older than [`EventSettings::keep_for`] whose deliveries are all done.
+    pub async fn prune_events(&self) -> Result<u64, ServiceError> {
+        Ok(self.store.prune_events(now() - self.settings.events.keep_for.as_secs() as i64).await?)
     }
 
     /// The wait after `attempts` failed attempts.

@@ -116,6 +116,9 @@ pub trait Outbox: Send + Sync {
         webhook_id: &str,
         outcome: &AttemptOutcome,
     ) -> Result<(), StoreError>;
+    /// Deletes the events that happened before `before` and have no delivery still pending,
+    /// with their deliveries; returns how many.
+    async fn prune_events(&self, before: i64) -> Result<u64, StoreError>;
     /// The newest `limit` events, newest first, of one connection when `connection_id` is
     /// given, each with its deliveries.
     async fn list_events(
@@ -141,12 +144,18 @@ pub(crate) const CLAIM_DELIVERIES: &str = "UPDATE event_deliveries SET leased_un
        WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) \
        ORDER BY event_seq LIMIT $3) \
      RETURNING event_seq, webhook_id, attempts";
+/// A read first: most polls find nothing due, and a read takes no write lock (SQLite has one
+/// writer at a time, which requests need).
+pub(crate) const ANY_DUE: &str = "SELECT event_seq FROM event_deliveries \
+     WHERE state = 'pending' AND next_attempt_at <= $1 AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1";
 pub(crate) const SELECT_CLAIMED: &str = "SELECT e.seq, e.type, e.connection_id, e.integration_id, e.status, \
      e.last_error, e.at, w.id, w.integration_id, w.url, w.secret_sealed, w.created_at \
      FROM events e, webhooks w WHERE e.seq = $1 AND w.id = $2";
 pub(crate) const RECORD_ATTEMPT: &str = "UPDATE event_deliveries SET state = $3, next_attempt_at = $4, \
      leased_until = NULL, last_status = $5, last_error = $6, delivered_at = $7 \
      WHERE event_seq = $1 AND webhook_id = $2";
+pub(crate) const PRUNE_EVENTS: &str = "DELETE FROM events WHERE at < $1 AND NOT EXISTS \
+     (SELECT 1 FROM event_deliveries d WHERE d.event_seq = events.seq AND d.state = 'pending')";
 pub(crate) const LIST_EVENTS: &str = "SELECT seq, type, connection_id, integration_id, status, last_error, at \
      FROM events WHERE ($1 = '' OR connection_id = $1) ORDER BY seq DESC LIMIT $2";
 pub(crate) const LIST_DELIVERIES_FROM: &str = "SELECT event_seq, webhook_id, state, attempts, next_attempt_at, \
@@ -249,6 +258,14 @@ macro_rules! impl_outbox {
                 limit: i64,
             ) -> Result<Vec<$crate::events::ClaimedDelivery>, $crate::StoreError> {
                 use $crate::events::*;
+                let due = sqlx::query_as::<$db, (i64,)>(ANY_DUE)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($crate::error::database_error)?;
+                if due.is_none() {
+                    return Ok(Vec::new());
+                }
                 let claimed = sqlx::query_as::<$db, (i64, String, i64)>(CLAIM_DELIVERIES)
                     .bind(now)
                     .bind(leased_until)
@@ -308,6 +325,15 @@ macro_rules! impl_outbox {
                     .await
                     .map_err($crate::error::database_error)?;
                 Ok(())
+            }
+
+            async fn prune_events(&self, before: i64) -> Result<u64, $crate::StoreError> {
+                let done = sqlx::query::<$db>($crate::events::PRUNE_EVENTS)
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($crate::error::database_error)?;
+                Ok(done.rows_affected())
             }
 
             async fn list_events(

@@ -358,7 +358,7 @@ pub struct Api {
     /// The service behind the server, for what only happens at start (the admin key).
     pub service: Arc<keyway::service::Service>,
     server: tokio::task::JoinHandle<()>,
-    _db: Database,
+    db: Database,
 }
 
 impl Deref for Api {
@@ -413,7 +413,12 @@ impl Api {
             axum::serve(listener, router).await.expect("serving");
         });
         let client = Client::new(&base, admin_key.secret());
-        Some(Api { client, mock, service, server, _db: db })
+        Some(Api { client, mock, service, server, db })
+    }
+
+    /// The server's `--database-url`, for a test that changes a row behind the service's back.
+    pub fn database_url(&self) -> &str {
+        &self.db.url
     }
 
     /// The standard integration for this server's mock, with `overrides`; returns its id.
