@@ -77,6 +77,11 @@ pub async fn assemble(settings: &Settings, bootstrap: Bootstrap) -> anyhow::Resu
             refresh_margin: settings.refresh_margin,
             action_limits: settings.actions.clone(),
             cache_entries: settings.cache_entries,
+            // A claimed delivery must outlast its own send, or a slow receiver would get it twice.
+            events: crate::service::events::EventSettings {
+                lease: std::time::Duration::from_secs(60).max(settings.egress.timeout * 2),
+                ..Default::default()
+            },
             ..Default::default()
         },
     ));

@@ -69,6 +69,7 @@ async fn a_connect_link_connects_an_account_for_its_owner_without_an_api_key(bac
         let shown = browse(&api, Method::GET, &url, "").await;
         assert_eq!(shown.status, 200, "{}", shown.text);
         assert!(shown.text.contains("Connect crm") && shown.text.contains("<code>write</code>"), "{}", shown.text);
+        assert!(shown.text.contains("belong to <strong>alice</strong>"), "who will use the account: {}", shown.text);
         assert_eq!(shown.header("referrer-policy"), Some("no-referrer"));
     }
     let sent = browse(&api, Method::POST, &url, "").await;

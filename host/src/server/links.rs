@@ -76,6 +76,12 @@ fn form_page(token: &str, link: &LinkPage, error: Option<&str>) -> String {
     let app = escape(&link.integration);
     let mut body =
         format!("<p>Continue to sign in to <strong>{app}</strong> and allow Keyway to use your account.</p>");
+    if !link.owner.is_empty() {
+        body.push_str(&format!(
+            "<p>The connection will belong to <strong>{}</strong>, who asked for it.</p>",
+            escape(&link.owner)
+        ));
+    }
     if !link.scopes.is_empty() {
         let scopes: String = link.scopes.iter().map(|s| format!("<li><code>{}</code></li>", escape(s))).collect();
         body.push_str(&format!("<p>{app} will ask you to grant:</p><ul>{scopes}</ul>"));

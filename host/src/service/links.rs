@@ -26,6 +26,9 @@ pub struct LinkPage {
     pub scopes: Vec<String>,
     /// The inputs the user must still give, as the plugin declares them.
     pub open_inputs: Vec<InputSpec>,
+    /// The name of the API key the connection will belong to, so the user sees who will use
+    /// their account.
+    pub owner: String,
 }
 
 fn token_hash(token: &str) -> String {
@@ -129,7 +132,14 @@ impl Service {
         let plugin = self.plugin_for(&integration).await?;
         let open_inputs =
             plugin.manifest.inputs.iter().filter(|spec| !record.inputs.iter().any(|(n, _)| n == &spec.name)).cloned();
-        Ok(LinkPage { integration: integration.name, scopes: integration.scopes, open_inputs: open_inputs.collect() })
+        let keys = self.store.list_api_keys().await?;
+        let owner = keys.iter().find(|k| k.id == record.owner_key_id).map(|k| k.name.clone()).unwrap_or_default();
+        Ok(LinkPage {
+            integration: integration.name,
+            scopes: integration.scopes,
+            open_inputs: open_inputs.collect(),
+            owner,
+        })
     }
 
     /// Uses the link: creates its connection with the link's fixed fields and `given` for the
