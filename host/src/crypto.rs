@@ -28,6 +28,14 @@ crate::secret::secret_type!(
     MasterKey: [u8; 32]
 );
 
+/// A fresh random token: `prefix` then 32 bytes from the OS, hex. For secrets shown once
+/// (webhook secrets) and capabilities stored only as their hash (connect links).
+pub(crate) fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
 impl MasterKey {
     /// A new random key.
     pub fn generate() -> Self {

@@ -52,6 +52,8 @@ const WRAPPED_INPUT: &str = "input";
 struct McpCaller {
     who: Principal,
     connection_id: String,
+    /// The connection's integration, as [`authenticate`] found it.
+    integration_id: String,
 }
 
 /// The `/mcp` routes. rmcp refuses a `Host` it was not told of (its guard against DNS
@@ -107,8 +109,8 @@ async fn authenticate(
     };
     // The REST API's rule: a 404 for a connection the key may not use, as for one that does
     // not exist.
-    state.service.get_connection(&who, &connection_id).await?;
-    request.extensions_mut().insert(McpCaller { who, connection_id });
+    let connection = state.service.get_connection(&who, &connection_id).await?;
+    request.extensions_mut().insert(McpCaller { who, connection_id, integration_id: connection.integration_id });
     Ok(next.run(request).await)
 }
 
@@ -135,10 +137,9 @@ impl Tools {
     /// The connection's tools: its actions, then the Web API request unless the integration
     /// switched it off.
     async fn tools(&self, caller: &McpCaller) -> Result<Vec<ConnectionTool>, ServiceError> {
-        let connection = self.service.get_connection(&caller.who, &caller.connection_id).await?;
-        let integration = self.service.get_integration(&caller.who, &connection.integration_id).await?;
+        let integration = self.service.get_integration(&caller.who, &caller.integration_id).await?;
         let mut tools: Vec<ConnectionTool> =
-            self.service.list_actions(&caller.who, &connection.integration_id).await?.iter().map(action_tool).collect();
+            self.service.list_actions(&caller.who, &caller.integration_id).await?.iter().map(action_tool).collect();
         if integration.mcp_web_request {
             tools.push(ConnectionTool { tool: web_request_tool(&integration.name), runs: Runs::WebRequest });
         }

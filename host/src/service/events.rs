@@ -106,11 +106,7 @@ impl Service {
             })?;
         }
         let id = new_id("whk");
-        let secret = {
-            let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).expect("the OS random source is available");
-            format!("whsec_{}", hex::encode(bytes))
-        };
+        let secret = crate::crypto::random_token("whsec_");
         let record = WebhookRecord {
             id: id.clone(),
             integration_id: input.integration_id,

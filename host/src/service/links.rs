@@ -89,11 +89,7 @@ impl Service {
             )
             .into());
         }
-        let token = {
-            let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).expect("the OS random source is available");
-            format!("kwl_{}", hex::encode(bytes))
-        };
+        let token = crate::crypto::random_token("kwl_");
         let at = now();
         let record = ConnectLinkRecord {
             id: new_id("lnk"),
