@@ -13,6 +13,7 @@
 //! data_dir = "/var/lib/keyway"
 //! state_ttl = "10m"
 //! refresh_margin = "5m"
+//! console_session_ttl = "12h"
 //! action_max_calls = 50
 //! action_deadline = "30s"
 //! cache_entries = 10000
@@ -66,6 +67,8 @@ pub const REDIRECT_PATH: &str = "/oauth";
 pub const DEFAULT_STATE_TTL: Duration = Duration::from_secs(10 * 60);
 /// How long before expiry a token is refreshed unless told otherwise.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// How long a console sign-in lasts unless told otherwise.
+pub const DEFAULT_CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// `keyway serve` flags. Every flag is also an environment variable and a TOML key:
 /// `--public-url` = `KEYWAY_PUBLIC_URL` = `public_url`.
@@ -102,6 +105,9 @@ pub struct ServeArgs {
     /// How long before a token expires it is refreshed, e.g. `5m` [default: 5m].
     #[arg(long, env = "KEYWAY_REFRESH_MARGIN", value_name = "DURATION")]
     pub refresh_margin: Option<String>,
+    /// How long an admin console sign-in lasts, e.g. `8h` [default: 12h].
+    #[arg(long, env = "KEYWAY_CONSOLE_SESSION_TTL", value_name = "DURATION")]
+    pub console_session_ttl: Option<String>,
     /// API calls one custom action invocation may make, retries included [default: 50].
     #[arg(long, env = "KEYWAY_ACTION_MAX_CALLS", value_name = "N")]
     pub action_max_calls: Option<u32>,
@@ -160,6 +166,8 @@ pub struct Settings {
     pub state_ttl: Duration,
     /// How long before expiry tokens are refreshed.
     pub refresh_margin: Duration,
+    /// How long an admin console sign-in lasts.
+    pub console_session_ttl: Duration,
     /// Per-invocation bounds on custom actions.
     pub actions: ActionLimits,
     /// Entries of each kind the hot-path cache keeps; 0 turns it off.
@@ -186,6 +194,7 @@ impl fmt::Debug for Settings {
             .field("database_url", &self.database_url_redacted())
             .field("state_ttl", &self.state_ttl)
             .field("refresh_margin", &self.refresh_margin)
+            .field("console_session_ttl", &self.console_session_ttl)
             .field("actions", &self.actions)
             .field("cache_entries", &self.cache_entries)
             .field("egress", &self.egress)
@@ -260,6 +269,7 @@ struct FileSettings {
     database_url: Option<String>,
     state_ttl: Option<String>,
     refresh_margin: Option<String>,
+    console_session_ttl: Option<String>,
     action_max_calls: Option<u32>,
     action_deadline: Option<String>,
     cache_entries: Option<usize>,
@@ -372,6 +382,11 @@ impl Settings {
         let refresh_margin =
             duration_setting("refresh_margin", pick(args.refresh_margin.clone(), file.refresh_margin, from_file))?
                 .unwrap_or(DEFAULT_REFRESH_MARGIN);
+        let console_session_ttl = duration_setting(
+            "console_session_ttl",
+            pick(args.console_session_ttl.clone(), file.console_session_ttl, from_file),
+        )?
+        .unwrap_or(DEFAULT_CONSOLE_SESSION_TTL);
 
         let mut actions = ActionLimits::default();
         if let Some((calls, origin)) = pick(args.action_max_calls, file.action_max_calls, from_file) {
@@ -510,6 +525,7 @@ impl Settings {
             database_url,
             state_ttl,
             refresh_margin,
+            console_session_ttl,
             actions,
             cache_entries,
             egress,

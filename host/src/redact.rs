@@ -30,9 +30,17 @@ fn is_sensitive_name(name: &str) -> bool {
         "set-cookie",
         "spapi_oauth_code",
     ];
+    // A name that says code is masked too (`device_code`, `spapi_oauth_code`, a provider's own
+    // `grant_code`): a failed answer can carry one the redactor has never seen as a value.
+    // The exceptions name what is never secret and is what a reader needs to see.
     EXACT.contains(&name.as_str())
-        || ["secret", "password", "token", "api_key", "api-key", "signature"].iter().any(|part| name.contains(part))
-            && !matches!(name.as_str(), "token_type" | "token_type_hint")
+        || ["secret", "password", "token", "api_key", "api-key", "signature", "code"]
+            .iter()
+            .any(|part| name.contains(part))
+            && !matches!(
+                name.as_str(),
+                "token_type" | "token_type_hint" | "error_code" | "status_code" | "code_challenge_method"
+            )
 }
 
 /// Knows the secret values of one flow, and masks them in any text.

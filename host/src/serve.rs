@@ -75,6 +75,7 @@ pub async fn assemble(settings: &Settings, bootstrap: Bootstrap) -> anyhow::Resu
         ServiceSettings {
             state_ttl: settings.state_ttl,
             refresh_margin: settings.refresh_margin,
+            console_session_ttl: settings.console_session_ttl,
             action_limits: settings.actions.clone(),
             cache_entries: settings.cache_entries,
             // A claimed delivery must outlast its own send, or a slow receiver would get it twice.

@@ -100,8 +100,9 @@ impl std::fmt::Debug for Recorder {
     }
 }
 
-/// One outbound request and its outcome, safe to print, log or return.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One outbound request and its outcome, safe to print, log or return. Serialized, it is what
+/// the console keeps of a failed exchange.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TraceEntry {
     /// `POST`
     pub method: String,

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use keyway_store::{
-    ActionRecord, ApiKeyRecord, ConnectionRecord, ConnectionStatus, IntegrationRecord, PendingFlowRecord, PluginRecord,
-    Store, StoreError,
+    ActionRecord, ApiKeyRecord, ConnectionRecord, ConnectionStatus, ConsoleSessionRecord, FailedExchangeRecord,
+    IntegrationRecord, PendingFlowRecord, PluginRecord, Store, StoreError,
 };
 use keyway_tests::postgres::TestDatabase;
 use serde_json::json;
@@ -77,6 +77,7 @@ on_both_backends!(
     check_api_keys,
     check_plugins_are_content_addressed,
     check_actions_are_unique_per_integration_and_go_with_it,
+    check_console_sessions_and_failed_exchanges,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -508,6 +509,56 @@ async fn check_api_keys(store: Arc<dyn Store>) {
         other => panic!("an unknown role was accepted: {other:?}"),
     }
     assert_eq!(store.count_api_keys().await.unwrap(), 2);
+}
+
+async fn check_console_sessions_and_failed_exchanges(store: Arc<dyn Store>) {
+    store.insert_api_key(&api_key("key_1", "member", &"a".repeat(64), 10)).await.unwrap();
+    let session = |id_hash: &str, expires_at| ConsoleSessionRecord {
+        id_hash: id_hash.into(),
+        key_id: "key_1".into(),
+        created_at: 10,
+        expires_at,
+    };
+    store.insert_console_session(&session("s1", 100)).await.unwrap();
+    store.insert_console_session(&session("s2", 50)).await.unwrap();
+    let found = store.get_console_session("s1").await.unwrap().expect("s1");
+    assert_eq!(found.session, session("s1", 100));
+    assert_eq!(
+        (found.key_name.as_str(), found.key_role.as_str(), found.key_revoked_at),
+        ("member key key_1", "member", None)
+    );
+    assert!(store.get_console_session("S1").await.unwrap().is_none(), "hashes match exactly");
+
+    // The key's revocation shows through the session (the service refuses it then).
+    store.revoke_api_key("key_1", 20).await.unwrap();
+    assert_eq!(store.get_console_session("s1").await.unwrap().unwrap().key_revoked_at, Some(20));
+
+    assert_eq!(store.delete_expired_console_sessions(60).await.unwrap(), 1, "only s2 had expired");
+    assert!(store.get_console_session("s2").await.unwrap().is_none());
+    store.delete_console_session("s1").await.unwrap();
+    store.delete_console_session("s1").await.unwrap();
+    assert!(store.get_console_session("s1").await.unwrap().is_none(), "signed out");
+
+    // One failed exchange per connection: the last one replaces the one before.
+    with_connection(store.as_ref(), "con_1").await;
+    assert!(store.get_failed_exchange("con_1").await.unwrap().is_none());
+    let failure = |at, message: &str| FailedExchangeRecord {
+        connection_id: "con_1".into(),
+        kind: "code exchange".into(),
+        at,
+        message: message.into(),
+        hint: Some("check the secret".into()),
+        trace: "[]".into(),
+    };
+    store.put_failed_exchange(&failure(30, "first")).await.unwrap();
+    store.put_failed_exchange(&failure(40, "second")).await.unwrap();
+    assert_eq!(store.get_failed_exchange("con_1").await.unwrap(), Some(failure(40, "second")));
+    // A connection deleted meanwhile: nothing to keep, and no error.
+    let orphan = FailedExchangeRecord { connection_id: "con_gone".into(), ..failure(50, "late") };
+    store.put_failed_exchange(&orphan).await.unwrap();
+    assert!(store.get_failed_exchange("con_gone").await.unwrap().is_none());
+    store.delete_connection("con_1").await.unwrap();
+    assert!(store.get_failed_exchange("con_1").await.unwrap().is_none(), "it goes with its connection");
 }
 
 async fn check_plugins_are_content_addressed(store: Arc<dyn Store>) {

@@ -285,3 +285,29 @@ impl keyway_store::ConnectLinks for CachedStore {
         self.inner.set_connect_link_connection(token_hash, connection_id).await
     }
 }
+
+/// Console sessions and failed exchanges are never cached: each call goes to the store.
+#[async_trait]
+impl keyway_store::Console for CachedStore {
+    async fn insert_console_session(&self, r: &keyway_store::ConsoleSessionRecord) -> Result<(), StoreError> {
+        self.inner.insert_console_session(r).await
+    }
+    async fn get_console_session(&self, id_hash: &str) -> Result<Option<keyway_store::SignedInSession>, StoreError> {
+        self.inner.get_console_session(id_hash).await
+    }
+    async fn delete_console_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.inner.delete_console_session(id_hash).await
+    }
+    async fn delete_expired_console_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        self.inner.delete_expired_console_sessions(now).await
+    }
+    async fn put_failed_exchange(&self, r: &keyway_store::FailedExchangeRecord) -> Result<(), StoreError> {
+        self.inner.put_failed_exchange(r).await
+    }
+    async fn get_failed_exchange(
+        &self,
+        connection_id: &str,
+    ) -> Result<Option<keyway_store::FailedExchangeRecord>, StoreError> {
+        self.inner.get_failed_exchange(connection_id).await
+    }
+}

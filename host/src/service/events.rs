@@ -157,6 +157,20 @@ impl Service {
             .collect())
     }
 
+    /// A connection's newest events, for anyone who may use the connection: its timeline of
+    /// state changes, refreshes and errors. Deliveries are left out; they are the admin's.
+    pub async fn connection_activity(
+        &self,
+        who: &Principal,
+        connection_id: &str,
+        limit: u32,
+    ) -> Result<Vec<EventBody>, ServiceError> {
+        self.get_connection(who, connection_id).await?;
+        let limit = limit.clamp(1, MAX_LISTED);
+        let listed = self.store.list_events(Some(connection_id), i64::from(limit)).await?;
+        Ok(listed.iter().map(|(event, _)| event_body(event)).collect())
+    }
+
     /// One pass of the dispatcher: claims the due deliveries and makes one attempt at each,
     /// side by side. Returns how many it claimed.
     pub async fn deliver_due_events(self: &Arc<Self>) -> Result<usize, ServiceError> {

@@ -9,6 +9,7 @@ mod actions;
 mod cache;
 mod cached_store;
 mod connections;
+pub mod console;
 mod context;
 pub mod events;
 mod integrations;
@@ -107,6 +108,8 @@ pub struct ServiceSettings {
     pub state_ttl: Duration,
     /// Refresh this long before the access token expires.
     pub refresh_margin: Duration,
+    /// How long an admin console sign-in lasts.
+    pub console_session_ttl: Duration,
     /// Retries of a refresh that met 429 or 5xx.
     pub refresh_policy: RefreshPolicy,
     /// Per-invocation bounds on custom actions.
@@ -123,6 +126,7 @@ impl Default for ServiceSettings {
         Self {
             state_ttl: Duration::from_secs(600),
             refresh_margin: Duration::from_secs(300),
+            console_session_ttl: Duration::from_secs(12 * 3600),
             refresh_policy: RefreshPolicy::default(),
             action_limits: crate::actions::ActionLimits::default(),
             cache_entries: cache::DEFAULT_ENTRIES,

@@ -186,7 +186,9 @@ impl Service {
         let mut attempt = 1;
         let started = std::time::Instant::now();
         loop {
-            let refreshed = self.flows.refresh(&plugin, &integration, &mut state, &Recorder::off()).await;
+            // Kept only if the refresh fails, for the console's "last failed exchange".
+            let recorder = Recorder::new();
+            let refreshed = self.flows.refresh(&plugin, &integration, &mut state, &recorder).await;
             match &refreshed {
                 Ok(_) => crate::metrics::refresh_succeeded(&integration.name, started.elapsed()),
                 // Retried below: only the last attempt's verdict counts.
@@ -221,6 +223,16 @@ impl Service {
                 Err(FlowError::Plugin(e @ crate::engine::CallError::Busy { .. })) => return Err(e.into()),
                 Err(e) => {
                     let message = self.scrub(&integration, &state, &e.to_string());
+                    let redactor = crate::flows::secrets_of(&integration, &state);
+                    self.record_failed_exchange(
+                        &record.id,
+                        super::console::ExchangeKind::Refresh,
+                        &message,
+                        None,
+                        &recorder,
+                        &redactor,
+                    )
+                    .await;
                     if e.is_invalid_grant() {
                         record.status = ConnectionStatus::NeedsReauth;
                     }

@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod changes;
+pub mod console;
 mod error;
 pub mod events;
 mod id;
@@ -34,6 +35,7 @@ mod store;
 use std::sync::Arc;
 
 pub use changes::{Change, Watch};
+pub use console::{Console, ConsoleSessionRecord, FailedExchangeRecord, SignedInSession};
 pub use error::StoreError;
 pub use events::{AttemptOutcome, ClaimedDelivery, DeliveryRecord, EventRecord, Outbox, WebhookRecord};
 pub use id::new_id;

@@ -87,3 +87,4 @@ impl PostgresStore {
 crate::sql::impl_store!(PostgresStore, sqlx::Postgres, "postgres");
 crate::events::impl_outbox!(PostgresStore, sqlx::Postgres);
 crate::links::impl_connect_links!(PostgresStore, sqlx::Postgres);
+crate::console::impl_console!(PostgresStore, sqlx::Postgres);

@@ -90,6 +90,7 @@ impl SqliteStore {
 crate::sql::impl_store!(SqliteStore, sqlx::Sqlite, "sqlite");
 crate::events::impl_outbox!(SqliteStore, sqlx::Sqlite);
 crate::links::impl_connect_links!(SqliteStore, sqlx::Sqlite);
+crate::console::impl_console!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ use crate::{
 /// Lists come back oldest first (by `created_at`, then by id). Inserting a row whose id already exists is a
 /// [`StoreError::Conflict`]; updating, deleting or revoking one that does not is [`StoreError::NotFound`].
 #[async_trait]
-pub trait Store: crate::Outbox + crate::ConnectLinks + Send + Sync + std::fmt::Debug {
+pub trait Store: crate::Outbox + crate::ConnectLinks + crate::Console + Send + Sync + std::fmt::Debug {
     /// Which backend this is: `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
 

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use keyway_store::{ConnectionRecord, ConnectionStatus, PendingFlowRecord};
 use sha2::{Digest, Sha256};
 
+use super::super::console::ExchangeKind;
 use super::super::context::Freshness;
 use super::super::{Service, ServiceError, now};
 use crate::engine::LoadedPlugin;
@@ -39,6 +40,8 @@ pub struct CallbackError {
     /// Set when Keyway was too busy to finish: the authorization is kept, and reloading the
     /// page after this long completes it.
     pub retry_after: Option<Duration>,
+    /// The connection the callback was for, once it was matched to one.
+    pub connection_id: Option<String>,
 }
 
 const HINT_RESTART: &str =
@@ -112,6 +115,7 @@ impl Service {
                 message: "This callback has no `state` parameter, so it cannot be matched to a connection.".into(),
                 hint: HINT_RESTART,
                 retry_after: None,
+                connection_id: None,
             });
         };
         let hash = state_hash(&state);
@@ -121,6 +125,7 @@ impl Service {
                 message: "This authorization link is unknown or was already used.".into(),
                 hint: HINT_RESTART,
                 retry_after: None,
+                connection_id: None,
             });
         };
         let Some(mut record) = self.store.get_connection(&pending.connection_id).await.map_err(internal_callback)?
@@ -129,6 +134,7 @@ impl Service {
                 message: "The connection this authorization was for no longer exists.".into(),
                 hint: HINT_RESTART,
                 retry_after: None,
+                connection_id: None,
             });
         };
         if pending.expires_at < now() {
@@ -140,6 +146,7 @@ impl Service {
                 ),
                 hint: HINT_RESTART,
                 retry_after: None,
+                connection_id: Some(record.id.clone()),
             });
         }
         let result = self.exchange(&mut record, &pending, StateToken::new(state), query).await;
@@ -152,11 +159,11 @@ impl Service {
                     tracing::error!(connection = %record.id, "keeping a busy callback's authorization: {e}");
                 }
                 let retry_after = Some(self.flows.engine().limits().quota_wait.max(Duration::from_secs(1)));
-                Err(CallbackError { message, hint: HINT_BUSY, retry_after })
+                Err(CallbackError { message, hint: HINT_BUSY, retry_after, connection_id: Some(record.id) })
             }
             Err((message, hint)) => {
                 self.fail(&mut record, message.clone()).await;
-                Err(CallbackError { message, hint, retry_after: None })
+                Err(CallbackError { message, hint, retry_after: None, connection_id: Some(record.id) })
             }
         }
     }
@@ -186,7 +193,9 @@ impl Service {
             redirect_uri: pending.redirect_uri.clone(),
             expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(pending.expires_at.max(0) as u64),
         };
-        match self.flows.complete(&plugin, &integration, &mut state, &authorization, query, &Recorder::off()).await {
+        // Kept only if the exchange fails, for the console's "last failed exchange".
+        let recorder = Recorder::new();
+        match self.flows.complete(&plugin, &integration, &mut state, &authorization, query, &recorder).await {
             Ok(_) => {
                 self.store_tokens(record, &state, ConnectionStatus::Active).map_err(internal)?;
                 record.last_error = None;
@@ -204,7 +213,20 @@ impl Service {
                     FlowError::Callback(_) => HINT_RESTART,
                     _ => HINT_TOKEN,
                 };
-                Err((self.scrub(&integration, &state, &e.to_string()), hint))
+                let message = self.scrub(&integration, &state, &e.to_string());
+                if hint != HINT_BUSY {
+                    let redactor = crate::flows::secrets_of(&integration, &state);
+                    self.record_failed_exchange(
+                        &record.id,
+                        ExchangeKind::Code,
+                        &message,
+                        Some(hint),
+                        &recorder,
+                        &redactor,
+                    )
+                    .await;
+                }
+                Err((message, hint))
             }
         }
     }
@@ -228,5 +250,10 @@ impl Service {
 
 fn internal_callback(e: keyway_store::StoreError) -> CallbackError {
     tracing::error!("callback storage failure: {e}");
-    CallbackError { message: "Keyway could not read its database.".into(), hint: HINT_RESTART, retry_after: None }
+    CallbackError {
+        message: "Keyway could not read its database.".into(),
+        hint: HINT_RESTART,
+        retry_after: None,
+        connection_id: None,
+    }
 }
