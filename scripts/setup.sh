@@ -30,6 +30,49 @@ ensure_postgres() {
   if [ "${CI:-}" = true ]; then exit 1; fi
 }
 
+# The browser tests drive a headless Chromium through chromedriver (keyway_tests::browser); Debian
+# packages both. Run it after ensure_postgres, never beside it: two apt-gets fight over dpkg's lock.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] && { command -v chromedriver >/dev/null || [ -x /usr/bin/chromedriver ]; }; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Chromium (Debian packages 'chromium' and 'chromium-driver') for the browser tests" >&2
+    if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; then
+      return 0
+    fi
+    echo "setup: apt-get could not install them (see above)." >&2
+  fi
+  echo "setup: Chromium is not installed: install the 'chromium' and 'chromium-driver' packages" >&2
+  echo "       (/usr/bin/chromium and chromedriver); until then the browser tests are skipped." >&2
+  if [ "${CI:-}" = true ]; then exit 1; fi
+}
+
+# The browser tests' OpenID Connect provider (tests/oidc-provider, keyway_tests::oidc): npm's
+# oidc-provider and the Node 22 it runs on (npm's `node` package, whose install script fetches
+# the binary), both pinned by its package-lock.json. Any npm will do; the machine's node may be
+# too old for oidc-provider itself.
+ensure_oidc_provider() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/oidc-provider"
+  if [ -x "$dir/node_modules/node/bin/node" ] && [ -d "$dir/node_modules/oidc-provider" ]; then
+    return 0
+  fi
+  if command -v npm >/dev/null; then
+    echo "setup: installing the OIDC provider (npm ci in tests/oidc-provider) for the browser tests" >&2
+    if npm ci --prefix "$dir" --no-audit --no-fund; then
+      return 0
+    fi
+    # A half-installed provider would fail the tests instead of skipping them.
+    rm -rf "$dir/node_modules"
+    echo "setup: 'npm ci --prefix tests/oidc-provider' failed (see above), so the OIDC provider is not installed;" >&2
+  else
+    echo "setup: npm is not installed, so the OIDC provider in tests/oidc-provider cannot be;" >&2
+  fi
+  echo "       until it is, the browser tests that need it are skipped." >&2
+  if [ "${CI:-}" = true ]; then exit 1; fi
+}
+
 # The fuzz stage runs the cargo-fuzz targets in fuzz/ for a few seconds each. In CI a failed
 # install fails the run; elsewhere the caller skips the fuzz runs, saying why.
 ensure_cargo_fuzz() {

@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: formatting, lints, a smoke run of `keyway bench --quick`,
 # then every test in the workspace (unit tests, the mock provider's, the storage suite on
 # SQLite and PostgreSQL, and the integration tests in tests/all against real components built
-# from plugins/ and tests/guests/, including `keyway serve` processes), then the fuzz corpora
+# from plugins/ and tests/guests/, including `keyway serve` processes, and browser tests in a
+# headless Chromium against a real OpenID Connect provider), then the fuzz corpora
 # and a short run of each fuzz target, with schemathesis checking the served API against its
 # OpenAPI document in between. Each stage prints how long it took.
 set -euo pipefail
@@ -24,11 +25,14 @@ stage() {
 
 stage "setup: the wasm target"
 ensure_wasm_target
-# PostgreSQL (apt) and cargo-fuzz (a cargo install) are needed only once the tests run:
-# install them in the background while cargo formats, lints and builds.
+# PostgreSQL and Chromium (apt), the OIDC provider (npm) and cargo-fuzz (a cargo install) are
+# needed only once the tests run: install them in the background while cargo formats, lints and
+# builds. The two apt installs run one after the other: concurrent apt-gets fail on dpkg's lock.
 setup_log=$(mktemp -d)
-( ensure_postgres ) >"$setup_log/postgres" 2>&1 &
-postgres_setup=$!
+( ensure_postgres; ensure_chromium ) >"$setup_log/apt" 2>&1 &
+apt_setup=$!
+( ensure_oidc_provider ) >"$setup_log/oidc-provider" 2>&1 &
+oidc_setup=$!
 ( ensure_cargo_fuzz ) >"$setup_log/cargo-fuzz" 2>&1 &
 fuzz_setup=$!
 ( ensure_schemathesis ) >"$setup_log/schemathesis" 2>"$setup_log/schemathesis.err" &
@@ -66,12 +70,18 @@ fi
 SCHEMATHESIS="$(cat "$setup_log/schemathesis")" KEYWAY_BIN="${CARGO_TARGET_DIR:-target}/debug/keyway" \
   scripts/schemathesis.sh 100
 
-stage "setup: waiting for PostgreSQL's install"
-if ! wait "$postgres_setup"; then
-  cat "$setup_log/postgres" >&2
+stage "setup: waiting for PostgreSQL's and Chromium's installs (apt)"
+if ! wait "$apt_setup"; then
+  cat "$setup_log/apt" >&2
   exit 1
 fi
-cat "$setup_log/postgres"
+cat "$setup_log/apt"
+stage "setup: waiting for the OIDC provider's install (npm)"
+if ! wait "$oidc_setup"; then
+  cat "$setup_log/oidc-provider" >&2
+  exit 1
+fi
+cat "$setup_log/oidc-provider"
 stage "cargo test"
 cargo test --locked --workspace "$@"
 

@@ -23,8 +23,23 @@ use crate::serve::{Bootstrap, assemble};
 use crate::server::{AppState, app};
 use crate::trace::{Redactor, TraceEntry};
 
+/// `keyway demo`'s options.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DemoArgs {
+    /// After the steps, keep serving (and the mock provider running) so the admin console can be
+    /// opened at `http://<listen>/ui`; Ctrl-C ends it.
+    #[arg(long)]
+    pub console: bool,
+    /// Where the server listens with `--console` (default 127.0.0.1:8400); without it, a free port.
+    #[arg(long, value_name = "ADDR", requires = "console")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// Where `--console` serves unless `--listen` says otherwise: `keyway serve`'s default.
+const CONSOLE_LISTEN: &str = "127.0.0.1:8400";
+
 /// Runs the demo, printing to `out`. Fails at the first step that does not succeed.
-pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn run(out: &mut impl Write, args: DemoArgs) -> anyhow::Result<()> {
     let mut step = Steps { out, n: 0 };
     writeln!(step.out, "keyway demo: a full OAuth2 connection through the REST API, against a strict mock provider\n")?;
 
@@ -35,7 +50,14 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
 
     step.begin("Start keyway serve on the embedded SQLite default")?;
     let data_dir = tempfile::Builder::new().prefix("keyway-demo-").tempdir()?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listen = match (args.console, args.listen) {
+        (_, Some(addr)) => addr.to_string(),
+        (true, None) => CONSOLE_LISTEN.to_string(),
+        (false, None) => "127.0.0.1:0".to_string(),
+    };
+    let listener = TcpListener::bind(&listen).await.with_context(|| {
+        format!("cannot listen on {listen}; if another keyway is using it, pass `--listen 127.0.0.1:<another port>`")
+    })?;
     let server_url = format!("http://{}", listener.local_addr()?);
     let settings = Settings::load(&ServeArgs {
         public_url: Some(server_url.clone()),
@@ -58,7 +80,7 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     let api = Api {
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
         base: server_url.clone(),
-        key: admin,
+        key: admin.clone(),
     };
     let mut redactor = Redactor::default();
     redactor.add(&config.client_secret);
@@ -191,9 +213,22 @@ pub async fn run(out: &mut impl Write) -> anyhow::Result<()> {
     api.send("GET", &format!("/api/v1/connections/{connection_id}"), None, 404).await?;
     step.ok("revoked at the provider and deleted")?;
 
+    writeln!(step.out, "All {} steps succeeded.", step.n)?;
+    if args.console {
+        // A throwaway key for a throwaway database: printing it is the point, as `keyway serve`
+        // prints the first admin key it creates.
+        writeln!(
+            step.out,
+            "\nThe admin console: open {server_url}/ui and sign in with the demo's admin key\n\n    {}\n\n\
+             The integration above is there; \"Add connection\" goes to the mock provider and back. \
+             Ctrl-C ends the demo and deletes its data.",
+            admin.secret()
+        )?;
+        step.out.flush()?;
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    }
     server.abort();
     provider.shutdown().await;
-    writeln!(step.out, "All {} steps succeeded.", step.n)?;
     Ok(())
 }
 

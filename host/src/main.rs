@@ -18,8 +18,9 @@ enum Command {
     /// Run the integration service: the REST API, the OAuth redirect URI and the store.
     Serve(keyway::config::ServeArgs),
     /// Run a full connection against a built-in strict mock provider: authorize, token
-    /// exchange, one API call, refresh and revoke, printing each request (redacted).
-    Demo,
+    /// exchange, one API call, refresh and revoke, printing each request (redacted). With
+    /// `--console`, keep serving afterwards so the admin console can be opened.
+    Demo(keyway::demo::DemoArgs),
     /// Run issue #11's benchmarks, each against a baseline measured in the same run, print a
     /// table of figures, ratios and targets, and write it as JSON. Build with `--release` first.
     Bench(keyway::bench::BenchArgs),
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
                 Ok(settings) => keyway::serve::run(settings).await,
                 Err(e) => Err(e.into()),
             },
-            Command::Demo => keyway::demo::run(&mut Stdout::new()).await,
+            Command::Demo(args) => keyway::demo::run(&mut Stdout::new(), args).await,
             Command::Bench(args) => keyway::bench::run(args, &mut Stdout::new()).await,
             Command::Client(command) => keyway::cli::run(command, &mut Stdout::new()).await,
         }

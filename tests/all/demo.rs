@@ -3,7 +3,7 @@
 #[tokio::test]
 async fn the_demo_completes_every_step_without_printing_secrets() {
     let mut out = Vec::new();
-    keyway::demo::run(&mut out).await.expect("the demo succeeds");
+    keyway::demo::run(&mut out, keyway::demo::DemoArgs::default()).await.expect("the demo succeeds");
     let printed = String::from_utf8(out).unwrap();
     assert!(printed.contains("All 10 steps succeeded."), "{printed}");
     for step in ["Authorize", "token request", "Web API call", "custom action", "Refresh", "Disconnect"] {

@@ -21,6 +21,7 @@ mod registry;
 mod sandbox;
 mod standard_flow;
 mod store;
+mod ui;
 mod wire_format;
 
 use std::sync::Arc;

@@ -1,12 +1,18 @@
 //! Support for the workspace-level integration tests in `all/`: the guest components they
-//! drive, built from source by this crate's build script.
+//! drive, built from source by this crate's build script, and the real services some of them
+//! need: PostgreSQL ([`postgres`]), an OpenID Connect provider ([`oidc`]) and a headless
+//! Chromium ([`browser`]). A test whose service is missing is skipped, or fails under `CI=true`.
 
 /// Wasm components built from `plugins/` and `tests/guests/`.
 pub mod components {
     include!(concat!(env!("OUT_DIR"), "/components.rs"));
 }
 
+// These modules document themselves (`//!`), as `postgres` does.
+pub mod browser;
+pub mod oidc;
 pub mod postgres;
+mod service;
 
 pub use egress::{MOCK_IP, allow_network_args, egress_for};
 

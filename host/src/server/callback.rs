@@ -4,19 +4,28 @@
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::AppState;
 use crate::egress::EgressError;
 use crate::flows::FlowError;
+use crate::service::{CallbackError, CallbackOutcome};
 
 /// Completes the authorization.
-pub async fn complete(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub async fn complete(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let pairs: Vec<(String, String)> =
         url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let outcome = state.service.complete_callback(pairs).await;
+    // Someone signed in to the console who started this from its pages goes back to the
+    // connection's page, which says the same and shows what was exchanged.
+    if let Some(page) = console_page(&state, &headers, &outcome).await {
+        let mut response = Redirect::to(&page).into_response();
+        no_leaks(response.headers_mut());
+        return response;
+    }
     let mut retry_after = None;
-    let (status, body) = match state.service.complete_callback(pairs).await {
+    let (status, body) = match outcome {
         Ok(outcome) => (
             StatusCode::OK,
             page(
@@ -53,12 +62,35 @@ pub async fn complete(State(state): State<AppState>, RawQuery(query): RawQuery) 
     if let Some(wait) = retry_after {
         headers.insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
     }
-    // The URL carried a code and state: never let them leak through Referer or a cache.
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_leaks(headers);
     headers
         .insert("content-security-policy", HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"));
     response
+}
+
+/// The URL carried a code and state: never let them leak through Referer or a cache.
+fn no_leaks(headers: &mut HeaderMap) {
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// The console page to send the browser to, when its cookie holds a live console session that
+/// may see the connection; `None` otherwise (a connect link's visitor, a plain API user).
+async fn console_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    outcome: &Result<CallbackOutcome, CallbackError>,
+) -> Option<String> {
+    let (id, result) = match outcome {
+        Ok(done) => (done.connection_id.as_str(), "connected=1"),
+        // Busy: the plain page says to reload in a moment, which the connection's page cannot.
+        Err(e) if e.retry_after.is_none() => (e.connection_id.as_deref()?, "failed=1"),
+        Err(_) => return None,
+    };
+    let session_id = super::ui::cookie_session_id(headers)?;
+    let session = state.service.console_session(&session_id).await.ok()?;
+    state.service.get_connection(&session.principal, id).await.ok()?;
+    Some(format!("/ui/connections/{id}?{result}"))
 }
 
 const HINT_TOKEN_PATH: &str = "Keyway found no token endpoint at the Site plus the Token Path. The Token Path \
@@ -85,7 +117,7 @@ https address; an operator can allow a private one (`allowed_networks`, `insecur
 /// line above the hint, which quotes the provider), so its form says which part of the exchange broke. `None`
 /// for failures outside the token exchange (a stale link, a declined consent, a busy plugin), whose hint the
 /// service already chose.
-fn hint_for(message: &str) -> Option<&'static str> {
+pub(crate) fn hint_for(message: &str) -> Option<&'static str> {
     // Each form's fixed words: the error's text up to a marker put where the variable part goes.
     let prefix = |e: FlowError| e.to_string().split('\u{0}').next().unwrap_or_default().to_string();
     let transport = prefix(FlowError::Egress(EgressError::Transport("\u{0}".into())));

@@ -41,20 +41,25 @@ pub struct ErrorDetail {
     pub field: Option<String>,
 }
 
+/// The HTTP status for `error`: the API's, which the console's pages use too.
+pub(crate) fn status_for(error: &ServiceError) -> StatusCode {
+    match error {
+        ServiceError::Invalid(_) | ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::LimitExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Upstream(_) => StatusCode::BAD_GATEWAY,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl ApiError {
     /// The HTTP status for this error.
     pub fn status_code(&self) -> StatusCode {
-        match &self.0 {
-            ServiceError::Invalid(_) | ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
-            ServiceError::LimitExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ServiceError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ServiceError::Upstream(_) => StatusCode::BAD_GATEWAY,
-            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        status_for(&self.0)
     }
 
     /// The body's `error`: MCP tool errors carry it too.

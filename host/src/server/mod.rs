@@ -1,8 +1,8 @@
-//! The HTTP layer: the REST API under `/api/v1`, the OAuth redirect URI at `/oauth`, MCP at
-//! `/mcp`, and `/healthz` and `/readyz`. Handlers translate between HTTP and [`Service`] and nothing more.
+//! The HTTP layer: the REST API under `/api/v1`, the admin console under `/ui`, the OAuth
+//! redirect URI at `/oauth`, MCP at `/mcp`, and `/healthz` and `/readyz`. Handlers translate between HTTP and [`Service`] and nothing more.
 
 mod actions;
-mod callback;
+pub(crate) mod callback;
 mod connections;
 pub mod error;
 mod events;
@@ -15,6 +15,7 @@ pub mod mcp;
 pub mod openapi;
 mod params;
 mod plugins;
+mod ui;
 
 use std::sync::Arc;
 
@@ -65,6 +66,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
+        .nest("/ui", ui::routes())
+        .route("/", get(|| async { axum::response::Redirect::to("/ui/integrations") }))
         .route("/oauth", get(callback::complete))
         .route("/connect/{token}", get(links::show).post(links::submit))
         .route("/healthz", get(health::healthz))

@@ -113,6 +113,8 @@ pub struct Options {
     pub actions: keyway::actions::ActionLimits,
     /// The `[limits]` table: quotas, caps and budgets of plugin calls.
     pub limits: keyway::engine::Limits,
+    /// `console_session_ttl`.
+    pub console_session_ttl: Duration,
 }
 
 impl Default for Options {
@@ -126,6 +128,7 @@ impl Default for Options {
             allowed_networks: keyway_tests::allow_network_args(&[keyway_tests::MOCK_IP]),
             actions: keyway::actions::ActionLimits::default(),
             limits: keyway::engine::Limits::default(),
+            console_session_ttl: keyway::config::DEFAULT_CONSOLE_SESSION_TTL,
         }
     }
 }
@@ -402,6 +405,7 @@ impl Api {
         settings.refresh_margin = options.refresh_margin;
         settings.actions = options.actions.clone();
         settings.limits = options.limits.clone();
+        settings.console_session_ttl = options.console_session_ttl;
         assert_eq!(settings.redirect_uri(), format!("{base}/oauth"));
         let admin_key = ApiKey::generate();
         let bootstrap = Bootstrap { master_key: Some(MasterKey::generate()), admin_key: Some(admin_key.clone()) };
