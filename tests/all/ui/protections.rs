@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use keyway_mock_provider::TokenError;
 use reqwest::Method;
 use serde_json::json;
 
@@ -201,6 +202,23 @@ async fn a_failed_exchange_is_shown(backend: Backend) {
     let id = location.trim_start_matches("/ui/connections/").trim_end_matches("?failed=1");
     let stored = api.service.last_failed_exchange(&admin(&api).await, id).await.unwrap().expect("stored");
     assert_eq!(stored.kind, "code exchange");
+
+    // A refused refresh: "Refresh now" says so, and the page shows that attempt instead.
+    let working = api.integration(json!({"name": "working"})).await;
+    let connection = api.connect(&api.admin_key, &working).await;
+    api.mock.fail_next_token_request(TokenError::invalid_grant("the refresh token was revoked"));
+    let page = format!("/ui/connections/{connection}");
+    let refused = console.submit(&page, &format!("{page}/refresh"), &[]).await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert!(refused.text.contains("The refresh failed"), "{}", refused.text);
+    let shown = console.get(&page).await;
+    for expected in
+        ["The last failed refresh", "invalid_grant", "grant_type=refresh_token", "Needs someone to sign in again"]
+    {
+        assert!(shown.text.contains(expected), "{expected:?} missing from the page:\n{}", shown.text);
+    }
+    // The mock's refresh tokens and the secret, at the least (`secrets` gathered them above).
+    assert_no_secrets([("the failed refresh's page", shown.text.as_str())], &secrets);
 }
 
 async fn admin(api: &Api) -> keyway::keys::Principal {
