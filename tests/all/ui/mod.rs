@@ -51,6 +51,31 @@ impl ConsoleClient {
         self.post_raw(path, &with_token, None).await
     }
 
+    /// Posts a `multipart/form-data` body of `(name, bytes)` parts, as a file upload form does;
+    /// `component` goes as a file.
+    pub async fn post_multipart(&self, path: &str, parts: &[(&str, &[u8])]) -> Reply {
+        const BOUNDARY: &str = "keyway-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (name, bytes) in parts {
+            let file = if *name == "component" { "; filename=\"plugin.wasm\"" } else { "" };
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .body(body);
+        if let Some(session) = &self.session {
+            request = request.header(COOKIE, format!("keyway_session={session}"));
+        }
+        reply(request.send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"))).await
+    }
+
     /// Posts exactly `fields` (no token added) with an optional `Origin`.
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)], origin: Option<&str>) -> Reply {
         let mut request = self.http.post(format!("{}{path}", self.base)).form(fields);

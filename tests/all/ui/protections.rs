@@ -5,13 +5,19 @@
 use std::time::Duration;
 
 use keyway_mock_provider::TokenError;
+use keyway_tests::components::{GUEST_RENAME, GUEST_WRONG_WORLD};
 use reqwest::Method;
 use serde_json::json;
 
 use super::{ConsoleClient, csrf, set_cookie};
 use crate::api::{Api, Backend, Options, assert_no_secrets, both_backends, secrets};
 
-both_backends!(sessions_and_forms_are_protected, members_see_only_their_connections, a_failed_exchange_is_shown);
+both_backends!(
+    sessions_and_forms_are_protected,
+    members_see_only_their_connections,
+    a_failed_exchange_is_shown,
+    plugins_are_uploaded_with_errors_in_words,
+);
 
 async fn sessions_and_forms_are_protected(backend: Backend) {
     let Some(api) = Api::start(backend).await else { return };
@@ -219,6 +225,50 @@ async fn a_failed_exchange_is_shown(backend: Backend) {
     }
     // The mock's refresh tokens and the secret, at the least (`secrets` gathered them above).
     assert_no_secrets([("the failed refresh's page", shown.text.as_str())], &secrets);
+}
+
+async fn plugins_are_uploaded_with_errors_in_words(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    let mut console = ConsoleClient::new(&api.base);
+    console.sign_in(&api.admin_key).await;
+    let list = console.get("/ui/plugins").await;
+    assert!(list.text.contains("standard-oauth2") && list.text.contains("Install a plugin"), "{}", list.text);
+    let token = csrf(&list.text);
+
+    let unsigned = console.post_multipart("/ui/plugins", &[("component", GUEST_RENAME)]).await;
+    assert_eq!(unsigned.status, 403, "no CSRF token: {}", unsigned.text);
+    let not_wasm =
+        console.post_multipart("/ui/plugins", &[("_csrf", token.as_bytes()), ("component", b"MZ not wasm")]).await;
+    assert_eq!(not_wasm.status, 400, "{}", not_wasm.text);
+    assert!(not_wasm.text.contains("The plugin was not installed"), "{}", not_wasm.text);
+    let wrong_world =
+        console.post_multipart("/ui/plugins", &[("_csrf", token.as_bytes()), ("component", GUEST_WRONG_WORLD)]).await;
+    assert_eq!(wrong_world.status, 400, "{}", wrong_world.text);
+    assert!(wrong_world.text.contains("keyway:plugin"), "the install error names the interface: {}", wrong_world.text);
+    let listed = api.get("/api/v1/plugins").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "nothing was installed: {listed}");
+
+    let installed =
+        console.post_multipart("/ui/plugins", &[("_csrf", token.as_bytes()), ("component", GUEST_RENAME)]).await;
+    assert_eq!(installed.status, 303, "{}", installed.text);
+    let location = installed.header("location").expect("to its page").to_string();
+    assert!(location.starts_with("/ui/plugins/") && location.ends_with("?installed=1"), "{location}");
+    let page = console.get(&location).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    for expected in ["guest-rename", "Installed.", "Hosts it may call", "Connection inputs", "Settings", "Actions"] {
+        assert!(page.text.contains(expected), "{expected:?} missing from the plugin's page:\n{}", page.text);
+    }
+
+    // A member sees the plugins, and cannot install one.
+    let (_, member_key) = api.member_key("member").await;
+    let mut member = ConsoleClient::new(&api.base);
+    member.sign_in(&member_key).await;
+    let list = member.get("/ui/plugins").await;
+    assert!(list.text.contains("guest-rename") && !list.text.contains("Install a plugin"), "{}", list.text);
+    let token = csrf(&list.text);
+    let refused =
+        member.post_multipart("/ui/plugins", &[("_csrf", token.as_bytes()), ("component", GUEST_RENAME)]).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
 }
 
 async fn admin(api: &Api) -> keyway::keys::Principal {

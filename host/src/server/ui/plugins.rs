@@ -62,7 +62,6 @@ fn upload_form(console: &Console) -> Markup {
         section aria-labelledby="upload-heading" {
             h2 #upload-heading { "Install a plugin" }
             form.card method="post" action="/ui/plugins" enctype="multipart/form-data" {
-                // First, so the handler has it before the component's bytes.
                 (csrf(console))
                 div.field {
                     label for="f-component" { "Component (.wasm)" }
@@ -103,21 +102,15 @@ pub(crate) async fn upload(
         };
         match field.name() {
             Some("_csrf") => token = field.text().await.ok(),
-            Some("component") => {
-                // The CSRF token comes first in the form; a component before it is not read.
-                if let Some(refused) = session::csrf_refusal(&console, token.as_deref()) {
-                    return Ok(refused);
+            // Read whole before the token is judged: answering mid-upload would reset the
+            // browser's connection instead of showing it the refusal. The route caps the size.
+            Some("component") => match field.bytes().await {
+                Ok(bytes) => component = Some(bytes),
+                Err(e) => {
+                    let message = format!("The component could not be read ({e}); choose the file again and retry.");
+                    return plugins_page(&state, &console, Some(Notice::Bad(&message)), StatusCode::BAD_REQUEST).await;
                 }
-                match field.bytes().await {
-                    Ok(bytes) => component = Some(bytes),
-                    Err(e) => {
-                        let message =
-                            format!("The component could not be read ({e}); choose the file again and retry.");
-                        return plugins_page(&state, &console, Some(Notice::Bad(&message)), StatusCode::BAD_REQUEST)
-                            .await;
-                    }
-                }
-            }
+            },
             _ => {}
         }
     }
