@@ -160,6 +160,18 @@ impl TraceEntry {
         entry
     }
 
+    /// Masks every secret `redactor` knows in every part of the entry. An entry is masked with what
+    /// the flow knew when it was sent; a value learnt later (the code, for one, comes back with the
+    /// browser after the request that carried it) is masked by calling this again.
+    pub fn scrub(&mut self, redactor: &Redactor) {
+        let scrub = |text: &mut String| *text = redactor.scrub(text);
+        scrub(&mut self.url);
+        scrub(&mut self.body);
+        scrub(&mut self.response_body);
+        self.error.iter_mut().for_each(scrub);
+        self.headers.iter_mut().chain(self.response_headers.iter_mut()).for_each(|(_, value)| scrub(value));
+    }
+
     /// The whole exchange, request and response, headers included, in the style of `curl -v`: `> ` before what
     /// was sent, `< ` before what came back. Masked like the rest of the entry.
     pub fn wire(&self) -> Wire<'_> {

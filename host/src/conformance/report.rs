@@ -247,15 +247,8 @@ impl Report {
         for step in &mut self.steps {
             step.scrub(redactor);
         }
-        // The entries were masked with what the flow knew when they were sent; the code, for one, is learnt
-        // after the browser's request that carried it back.
         for WireEntry { entry, .. } in &mut self.wire {
-            let scrub = |text: &mut String| *text = redactor.scrub(text);
-            scrub(&mut entry.url);
-            scrub(&mut entry.body);
-            scrub(&mut entry.response_body);
-            entry.error.iter_mut().for_each(scrub);
-            entry.headers.iter_mut().chain(entry.response_headers.iter_mut()).for_each(|(_, value)| scrub(value));
+            entry.scrub(redactor);
         }
         self
     }

@@ -149,8 +149,9 @@ impl Service {
     }
 
     /// Keeps what a failed exchange sent and got back, in place of the connection's last one.
-    /// The entries were masked when they were sent; they are scrubbed again with every secret
-    /// known now. A failure to store is logged: the exchange has failed either way.
+    /// `message` comes scrubbed (as `Service::scrub` leaves it); the entries are scrubbed again
+    /// here with every secret `redactor` knows now. A failure to store is logged: the exchange
+    /// has failed either way.
     pub(super) async fn record_failed_exchange(
         &self,
         connection_id: &str,
@@ -161,25 +162,13 @@ impl Service {
         redactor: &Redactor,
     ) {
         let mut entries = recorder.entries();
-        for entry in &mut entries {
-            let scrub = |text: &mut String| *text = redactor.scrub(text);
-            scrub(&mut entry.url);
-            scrub(&mut entry.body);
-            scrub(&mut entry.response_body);
-            entry.error.iter_mut().for_each(scrub);
-            entry.headers.iter_mut().chain(entry.response_headers.iter_mut()).for_each(|(_, value)| scrub(value));
-        }
-        // The last requests are the ones that failed: drop from the front to fit.
-        let mut trace = serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into());
-        while trace.len() > MAX_TRACE_BYTES && !entries.is_empty() {
-            entries.remove(0);
-            trace = serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into());
-        }
+        entries.iter_mut().for_each(|entry| entry.scrub(redactor));
+        let trace = capped_trace(entries);
         let record = FailedExchangeRecord {
             connection_id: connection_id.to_string(),
             kind: kind.as_str().into(),
             at: now(),
-            message: redactor.scrub(message),
+            message: message.to_string(),
             hint: hint.map(str::to_string),
             trace,
         };
@@ -187,6 +176,22 @@ impl Service {
             tracing::error!(connection = %connection_id, "keeping a failed exchange's trace: {e}");
         }
     }
+}
+
+/// `entries` as JSON within [`MAX_TRACE_BYTES`]: the last requests are the ones that failed, so
+/// entries go from the front until the rest fit.
+fn capped_trace(entries: Vec<TraceEntry>) -> String {
+    let encoded: Vec<String> = entries.iter().filter_map(|e| serde_json::to_string(e).ok()).collect();
+    let mut kept = encoded.len();
+    let mut size = 2 + encoded.iter().map(|e| e.len() + 1).sum::<usize>();
+    for entry in &encoded {
+        if size <= MAX_TRACE_BYTES {
+            break;
+        }
+        size -= entry.len() + 1;
+        kept -= 1;
+    }
+    format!("[{}]", encoded[encoded.len() - kept..].join(","))
 }
 
 #[cfg(test)]
@@ -200,5 +205,28 @@ mod tests {
         assert_ne!(csrf_of(a), csrf_of(b));
         assert_ne!(csrf_of(a), session_hash(a), "the stored hash is not the CSRF token");
         assert!(!csrf_of(a).contains("aaaa"));
+    }
+
+    #[test]
+    fn a_long_trace_keeps_its_last_entries_within_the_cap() {
+        let entry = |n: usize| TraceEntry {
+            method: "POST".into(),
+            url: format!("https://app.test/token/{n}"),
+            headers: Vec::new(),
+            body: "x".repeat(10_000),
+            status: Some(400),
+            response_headers: Vec::new(),
+            response_body: String::new(),
+            error: None,
+            duration: std::time::Duration::from_millis(1),
+        };
+        let trace = capped_trace((0..10).map(entry).collect());
+        assert!(trace.len() <= MAX_TRACE_BYTES, "{}", trace.len());
+        let kept: Vec<TraceEntry> = serde_json::from_str(&trace).unwrap();
+        assert_eq!(kept.len(), 3, "as many as fit");
+        assert_eq!(kept.last().unwrap().url, "https://app.test/token/9", "the failing request is kept");
+        assert_eq!(capped_trace(Vec::new()), "[]");
+        let one: Vec<TraceEntry> = serde_json::from_str(&capped_trace(vec![entry(0)])).unwrap();
+        assert_eq!(one.len(), 1);
     }
 }

@@ -126,7 +126,7 @@ impl Default for ServiceSettings {
         Self {
             state_ttl: Duration::from_secs(600),
             refresh_margin: Duration::from_secs(300),
-            console_session_ttl: Duration::from_secs(12 * 3600),
+            console_session_ttl: crate::config::DEFAULT_CONSOLE_SESSION_TTL,
             refresh_policy: RefreshPolicy::default(),
             action_limits: crate::actions::ActionLimits::default(),
             cache_entries: cache::DEFAULT_ENTRIES,

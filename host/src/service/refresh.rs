@@ -224,15 +224,8 @@ impl Service {
                 Err(e) => {
                     let message = self.scrub(&integration, &state, &e.to_string());
                     let redactor = crate::flows::secrets_of(&integration, &state);
-                    self.record_failed_exchange(
-                        &record.id,
-                        super::console::ExchangeKind::Refresh,
-                        &message,
-                        None,
-                        &recorder,
-                        &redactor,
-                    )
-                    .await;
+                    let kind = super::console::ExchangeKind::Refresh;
+                    self.record_failed_exchange(&record.id, kind, &message, None, &recorder, &redactor).await;
                     if e.is_invalid_grant() {
                         record.status = ConnectionStatus::NeedsReauth;
                     }

@@ -17,6 +17,7 @@ use super::layout::{self, Field, Kind, Notice, Section, csrf};
 use super::session::{Console, Submitted};
 use crate::integration::AuthMethod;
 use crate::server::AppState;
+use crate::server::error::status_for;
 use crate::service::ServiceError;
 use crate::service::console::FailedExchangeView;
 use crate::service::model::{
@@ -120,13 +121,14 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     Query(query): Query<ShowQuery>,
 ) -> Result<Response, UiError> {
-    let mut extra = Extra::default();
-    if query.connected.is_some() {
-        extra.notice = Some(Notice::Good("The connection is active. Workflows can use it now.").into());
+    let notice = if query.connected.is_some() {
+        Some(Notice::Good("The connection is active. Workflows can use it now."))
     } else if query.refreshed.is_some() {
-        extra.notice = Some(Notice::Good("Refreshed: the app issued a new access token.").into());
-    }
-    extra.came_back_failed = query.failed.is_some();
+        Some(Notice::Good("Refreshed: the app issued a new access token."))
+    } else {
+        None
+    };
+    let extra = Extra { notice, came_back_failed: query.failed.is_some(), ..Extra::default() };
     connection_page(&state, &console, &id, extra).await
 }
 
@@ -139,9 +141,7 @@ pub(crate) async fn refresh(
     match state.service.refresh(console.who(), &id).await {
         Ok(_) => Ok(Redirect::to(&format!("/ui/connections/{id}?refreshed=1")).into_response()),
         Err(e) if shown_on_page(&e) => {
-            let extra =
-                Extra { notice: Some(OwnedNotice::Bad(format!("The refresh failed: {e}"))), ..Extra::default() };
-            connection_page(&state, &console, &id, Extra { status: status_of(&e), ..extra }).await
+            failed_page(&state, &console, &id, &format!("The refresh failed: {e}"), &e).await
         }
         Err(e) => Err(UiError::new(&console, e)),
     }
@@ -159,9 +159,7 @@ pub(crate) async fn reconnect(
             None => Ok(Redirect::to(&format!("/ui/connections/{id}")).into_response()),
         },
         Err(e) if shown_on_page(&e) => {
-            let extra =
-                Extra { notice: Some(OwnedNotice::Bad(format!("Reconnecting failed: {e}"))), ..Extra::default() };
-            connection_page(&state, &console, &id, Extra { status: status_of(&e), ..extra }).await
+            failed_page(&state, &console, &id, &format!("Reconnecting failed: {e}"), &e).await
         }
         Err(e) => Err(UiError::new(&console, e)),
     }
@@ -180,8 +178,7 @@ pub(crate) async fn delete(
             let message = format!(
                 "The connection was not deleted: {e}. Tick “Delete even if the app cannot revoke it” to delete it anyway."
             );
-            let extra = Extra { notice: Some(OwnedNotice::Bad(message)), status: status_of(&e), ..Extra::default() };
-            connection_page(&state, &console, &id, extra).await
+            failed_page(&state, &console, &id, &message, &e).await
         }
         Err(e) => Err(UiError::new(&console, e)),
     }
@@ -209,7 +206,7 @@ pub(crate) async fn try_request(
         WebRequest { method: tried.method.clone(), path: tried.path.clone(), query: None, headers: None, body };
     let (outcome, status) = match state.service.web_request(console.who(), &id, request).await {
         Ok(response) => (Ok(response), StatusCode::OK),
-        Err(e) if shown_on_page(&e) => (Err(e.to_string()), status_of(&e)),
+        Err(e) if shown_on_page(&e) => (Err(e.to_string()), status_for(&e)),
         Err(e) => return Err(UiError::new(&console, e)),
     };
     let extra = Extra { request: Some(TriedRequest { outcome, ..tried }), status, ..Extra::default() };
@@ -241,7 +238,7 @@ pub(crate) async fn run_action(
         Ok(input) => match state.service.run_action(console.who(), &id, &name, input).await {
             Ok(outcome) => ran.outcome = Some(Ok(outcome)),
             Err(e) if shown_on_page(&e) => {
-                status = status_of(&e);
+                status = status_for(&e);
                 ran.outcome = Some(Err(e.to_string()));
             }
             Err(e) => return Err(UiError::new(&console, e)),
@@ -267,41 +264,22 @@ fn shown_on_page(e: &ServiceError) -> bool {
     )
 }
 
-fn status_of(e: &ServiceError) -> StatusCode {
-    crate::server::error::status_for(e)
-}
-
-/// A notice that owns its text, for messages built from errors.
-pub(crate) enum OwnedNotice {
-    Good(String),
-    Bad(String),
-    Info(String),
-}
-
-impl From<Notice<'_>> for OwnedNotice {
-    fn from(notice: Notice<'_>) -> Self {
-        match notice {
-            Notice::Good(text) => Self::Good(text.into()),
-            Notice::Bad(text) => Self::Bad(text.into()),
-            Notice::Info(text) => Self::Info(text.into()),
-        }
-    }
-}
-
-impl OwnedNotice {
-    fn render(&self) -> Markup {
-        match self {
-            Self::Good(text) => Notice::Good(text).render(),
-            Self::Bad(text) => Notice::Bad(text).render(),
-            Self::Info(text) => Notice::Info(text).render(),
-        }
-    }
+/// The connection's page again, with `message` about what `error` refused on top.
+async fn failed_page(
+    state: &AppState,
+    console: &Console,
+    id: &str,
+    message: &str,
+    error: &ServiceError,
+) -> Result<Response, UiError> {
+    let extra = Extra { notice: Some(Notice::Bad(message)), status: status_for(error), ..Extra::default() };
+    connection_page(state, console, id, extra).await
 }
 
 /// What a connection's page shows beyond the connection itself: a notice, and the result of
 /// the form just submitted.
-struct Extra {
-    notice: Option<OwnedNotice>,
+struct Extra<'a> {
+    notice: Option<Notice<'a>>,
     /// Back from the app's login page, and the exchange failed.
     came_back_failed: bool,
     request: Option<TriedRequest>,
@@ -309,7 +287,7 @@ struct Extra {
     status: StatusCode,
 }
 
-impl Default for Extra {
+impl Default for Extra<'_> {
     fn default() -> Self {
         Self { notice: None, came_back_failed: false, request: None, action: None, status: StatusCode::OK }
     }
@@ -329,7 +307,7 @@ struct RanAction {
     outcome: Option<Result<ActionOutcome, String>>,
 }
 
-async fn connection_page(state: &AppState, console: &Console, id: &str, extra: Extra) -> Result<Response, UiError> {
+async fn connection_page(state: &AppState, console: &Console, id: &str, extra: Extra<'_>) -> Result<Response, UiError> {
     let service = &state.service;
     let fail = |e| UiError::new(console, e);
     let connection = service.get_connection(console.who(), id).await.map_err(fail)?;
@@ -346,7 +324,7 @@ async fn connection_page(state: &AppState, console: &Console, id: &str, extra: E
             h1 { (connection.name) }
             span { (layout::status_badge(&connection.status)) " · " a href={ "/ui/integrations/" (integration.id) } { (integration.name) } }
         }
-        @if let Some(notice) = &extra.notice { (notice.render()) }
+        @if let Some(notice) = extra.notice { (notice.render()) }
         @if extra.came_back_failed {
             (Notice::Bad(&format!(
                 "The connection could not be completed: {}",

@@ -88,8 +88,7 @@ impl IntoResponse for UiError {
         if matches!(self.error, ServiceError::Unauthenticated(_)) {
             return Redirect::to("/ui/sign-in").into_response();
         }
-        let api = super::error::ApiError(self.error);
-        let status = api.status_code();
+        let status = super::error::status_for(&self.error);
         let title = match status.as_u16() {
             403 => "Not allowed",
             404 => "Not found",
@@ -100,13 +99,14 @@ impl IntoResponse for UiError {
             _ => "Something went wrong",
         };
         // 5xx details go to the log, never to the page: the same rule as the API's bodies.
-        let message =
-            if status.is_server_error() && !matches!(api.0, ServiceError::Upstream(_) | ServiceError::Busy { .. }) {
-                tracing::error!("console: {}", api.0);
-                "Keyway hit an internal error; the server's log has the detail.".to_string()
-            } else {
-                api.0.to_string()
-            };
+        let message = if status.is_server_error()
+            && !matches!(self.error, ServiceError::Upstream(_) | ServiceError::Busy { .. })
+        {
+            tracing::error!("console: {}", self.error);
+            "Keyway hit an internal error; the server's log has the detail.".to_string()
+        } else {
+            self.error.to_string()
+        };
         layout::error_page(self.console.as_ref(), status, title, &message)
     }
 }

@@ -216,15 +216,8 @@ impl Service {
                 let message = self.scrub(&integration, &state, &e.to_string());
                 if hint != HINT_BUSY {
                     let redactor = crate::flows::secrets_of(&integration, &state);
-                    self.record_failed_exchange(
-                        &record.id,
-                        ExchangeKind::Code,
-                        &message,
-                        Some(hint),
-                        &recorder,
-                        &redactor,
-                    )
-                    .await;
+                    let kind = ExchangeKind::Code;
+                    self.record_failed_exchange(&record.id, kind, &message, Some(hint), &recorder, &redactor).await;
                 }
                 Err((message, hint))
             }
