@@ -64,6 +64,9 @@ pub struct MockConfig {
     pub access_token_max_uses: Option<u32>,
     /// How long the protected API takes to answer, to simulate a slow app.
     pub api_latency: std::time::Duration,
+    /// How long the token endpoint takes to answer, to simulate a real provider's token endpoint (which checks a
+    /// code or refresh token against its database before it answers).
+    pub token_latency: std::time::Duration,
     /// Token responses carry `refresh_token_expires_in` with this many seconds, as providers whose
     /// refresh tokens expire say (GitHub Apps, Xero, Microsoft). `None`: the field is left out.
     pub refresh_token_ttl: Option<u64>,
@@ -92,6 +95,7 @@ impl Default for MockConfig {
             app: App::Standard,
             access_token_max_uses: None,
             api_latency: std::time::Duration::ZERO,
+            token_latency: std::time::Duration::ZERO,
             refresh_token_ttl: None,
             session_tokens: false,
         }
@@ -115,6 +119,9 @@ impl fmt::Debug for MockConfig {
             .field("app", &self.app)
             .field("access_token_max_uses", &self.access_token_max_uses)
             .field("api_latency", &self.api_latency)
+            .field("token_latency", &self.token_latency)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("session_tokens", &self.session_tokens)
             .finish()
     }
 }

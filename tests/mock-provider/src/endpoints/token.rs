@@ -22,7 +22,13 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let queued = lock(&shared).token_overrides.pop_front();
+    let (queued, latency) = {
+        let mut store = lock(&shared);
+        (store.token_overrides.pop_front(), store.config.token_latency)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     match queued {
         Some(TokenOverride::Error(error)) => Refusal::OAuth(error).into_response(),
         Some(TokenOverride::Raw { status, content_type, body }) => {

@@ -29,6 +29,16 @@ async fn harness(client_auth: ClientAuthRule) -> Harness {
 }
 
 #[tokio::test]
+async fn the_token_endpoint_answers_after_the_configured_latency() {
+    let latency = std::time::Duration::from_millis(300);
+    let h = Harness::start(MockConfig { token_latency: latency, ..MockConfig::default() }).await;
+    let code = h.code().await;
+    let started = std::time::Instant::now();
+    assert_tokens(&h.exchange(&code).send(&h).await);
+    assert!(started.elapsed() >= latency, "answered after {:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn basic_exchange_returns_a_full_token_set() {
     let h = Harness::default().await;
     let code = h.code_with(&[("scope", Some("read write"))]).await;
