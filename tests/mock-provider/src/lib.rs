@@ -21,6 +21,7 @@
 pub mod apps;
 mod client_auth;
 mod config;
+pub mod delay;
 mod endpoints;
 mod params;
 mod recorded;

@@ -80,7 +80,7 @@ async fn overloaded(shared: &Shared) -> Option<Response> {
         (store.config.api_latency, store.api_failures.pop_front())
     };
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        crate::delay::sleep(latency).await;
     }
     let (status, retry_after) = failure?;
     let mut response = (status, json_body(json!({ "error": "temporarily_unavailable" }).to_string())).into_response();

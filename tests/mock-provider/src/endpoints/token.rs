@@ -27,7 +27,7 @@ pub(crate) async fn token(
         (store.token_overrides.pop_front(), store.config.token_latency)
     };
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        crate::delay::sleep(latency).await;
     }
     match queued {
         Some(TokenOverride::Error(error)) => Refusal::OAuth(error).into_response(),
