@@ -1,10 +1,12 @@
 //! Row 3: the code exchange. Keyway's callback (`GET /oauth`: state check, `parse-callback`,
 //! `token-request`, the token call to the provider, `parse-token-response`, sealing, storing)
 //! against a direct exchange with reqwest (POST the same token request to the same provider
-//! and parse its JSON). The provider is the mock (`keyway-mock-provider`) on loopback; each
-//! side's codes are minted before its clock starts, so only the exchange is timed.
+//! and parse its JSON). The provider is the mock (`keyway-mock-provider`) on loopback, its
+//! token endpoint answering at once and after 2 ms; each side's codes are minted before its
+//! clock starts, so only the exchange is timed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use keyway_mock_provider::{MockConfig, MockProvider};
@@ -120,12 +122,26 @@ async fn alternate(
     Ok((k, b))
 }
 
-/// Measures the median at c=1 and the throughput at the plan's concurrency.
+/// The token endpoint's latencies, in ms: at once, and after 2 ms as a real provider might.
+const LATENCIES: [u64; 2] = [0, 2];
+
+/// Measures the median at c=1 and the throughput at the plan's concurrency, with the
+/// provider answering at once and after 2 ms.
 pub async fn run(plan: &Plan, keyway: &KeywayServer) -> anyhow::Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for latency in LATENCIES {
+        rows.extend(run_at(plan, keyway, Duration::from_millis(latency)).await?);
+    }
+    Ok(rows)
+}
+
+/// The two rows with a provider whose token endpoint answers after `latency`.
+async fn run_at(plan: &Plan, keyway: &KeywayServer, latency: Duration) -> anyhow::Result<Vec<Row>> {
     // Tokens that never expire: no refresh may run while the bench does.
-    let mock = MockProvider::start(MockConfig { access_token_ttl: None, ..MockConfig::default() })
-        .await
-        .context("starting the mock provider")?;
+    let mock =
+        MockProvider::start(MockConfig { access_token_ttl: None, token_latency: latency, ..MockConfig::default() })
+            .await
+            .context("starting the mock provider")?;
     let config = mock.config();
     let api = &keyway.api;
     let integration = api
@@ -183,24 +199,25 @@ pub async fn run(plan: &Plan, keyway: &KeywayServer) -> anyhow::Result<Vec<Row>>
     mock.clear_requests();
 
     let speed = 0.8;
+    let ms = latency.as_millis();
     Ok(vec![
         Row::measured(
-            "exchange_p50_c1",
-            "code exchange p50 c=1 (callback vs direct)",
+            &format!("exchange_p50_c1_{ms}ms"),
+            &format!("code exchange p50 c=1, provider {ms} ms (callback vs direct)"),
             Measure::latency(k1.p50()),
             Measure::latency(b1.p50()),
             // ≥ 0.8× the direct exchange's speed is ≤ 1/0.8 of its time.
             Target::RatioAtMost(1.0 / speed),
         )
         .note("target ≥ 0.8× direct's speed, i.e. ≤ 1.25× its time")
-        .details(json!({"keyway": summary(&k1), "baseline": summary(&b1), "exchanges": plan.exchanges})),
+        .details(json!({"keyway": summary(&k1), "baseline": summary(&b1), "exchanges": plan.exchanges, "latency_ms": ms})),
         Row::measured(
-            "exchange_throughput",
-            &format!("code exchanges/s c={concurrency} (callback vs direct)"),
+            &format!("exchange_throughput_{ms}ms"),
+            &format!("code exchanges/s c={concurrency}, provider {ms} ms (callback vs direct)"),
             Measure::per_second(kc.rps()),
             Measure::per_second(bc.rps()),
             Target::RatioAtLeast(speed),
         )
-        .details(json!({"keyway": summary(&kc), "baseline": summary(&bc), "exchanges": plan.exchanges, "concurrency": concurrency})),
+        .details(json!({"keyway": summary(&kc), "baseline": summary(&bc), "exchanges": plan.exchanges, "concurrency": concurrency, "latency_ms": ms})),
     ])
 }
