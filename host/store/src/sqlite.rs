@@ -66,6 +66,11 @@ impl SqliteStore {
             (options, SqlitePoolOptions::new().max_connections(8), file.display().to_string())
         };
         let options = options.foreign_keys(true).busy_timeout(Duration::from_secs(5));
+        // sqlx pings a pooled connection before lending it. For SQLite the ping is a round trip
+        // to the connection's worker thread that checks only that the thread lives (a dead one
+        // fails the query itself just as clearly), and it doubled the cost of each statement on
+        // the code exchange's path (issue #11).
+        let pool_options = pool_options.test_before_acquire(false);
         let watch_options = (!in_memory).then(|| options.clone());
 
         let pool = pool_options.connect_with(options).await.map_err(|e| {
