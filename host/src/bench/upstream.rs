@@ -88,9 +88,7 @@ async fn wait(State(in_flight): State<Arc<InFlight>>, Path(ms): Path<u64>, heade
     }
     let now = in_flight.now.fetch_add(1, Ordering::Relaxed) + 1;
     in_flight.peak.fetch_max(now, Ordering::Relaxed);
-    if ms > 0 {
-        keyway_mock_provider::delay::sleep(Duration::from_millis(ms)).await;
-    }
+    keyway_mock_provider::delay::sleep(Duration::from_millis(ms)).await;
     in_flight.now.fetch_sub(1, Ordering::Relaxed);
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], BODY)
 }

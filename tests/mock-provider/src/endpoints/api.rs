@@ -79,9 +79,7 @@ async fn overloaded(shared: &Shared) -> Option<Response> {
         let mut store = lock(shared);
         (store.config.api_latency, store.api_failures.pop_front())
     };
-    if !latency.is_zero() {
-        crate::delay::sleep(latency).await;
-    }
+    crate::delay::sleep(latency).await;
     let (status, retry_after) = failure?;
     let mut response = (status, json_body(json!({ "error": "temporarily_unavailable" }).to_string())).into_response();
     if let Some(value) = retry_after.and_then(|v| axum::http::HeaderValue::from_str(&v).ok()) {

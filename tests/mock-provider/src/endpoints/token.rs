@@ -26,9 +26,7 @@ pub(crate) async fn token(
         let mut store = lock(&shared);
         (store.token_overrides.pop_front(), store.config.token_latency)
     };
-    if !latency.is_zero() {
-        crate::delay::sleep(latency).await;
-    }
+    crate::delay::sleep(latency).await;
     match queued {
         Some(TokenOverride::Error(error)) => Refusal::OAuth(error).into_response(),
         Some(TokenOverride::Raw { status, content_type, body }) => {
