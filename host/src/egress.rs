@@ -80,13 +80,14 @@ impl OutboundResponse {
     /// credential to whoever asked for the call.
     pub fn scrubbed(mut self, redactor: &Redactor) -> Self {
         for (_, value) in &mut self.headers {
-            *value = redactor.scrub(value);
-        }
-        if let Ok(text) = std::str::from_utf8(&self.body) {
-            let clean = redactor.scrub(text);
-            if clean != text {
-                self.body = clean.into_bytes();
+            if let std::borrow::Cow::Owned(clean) = redactor.scrub_cow(value) {
+                *value = clean;
             }
+        }
+        if let Ok(text) = std::str::from_utf8(&self.body)
+            && let std::borrow::Cow::Owned(clean) = redactor.scrub_cow(text)
+        {
+            self.body = clean.into_bytes();
         }
         self
     }
@@ -397,8 +398,33 @@ impl EgressClient {
         redactor: &Redactor,
         exchange: &dyn Exchange,
     ) -> Result<OutboundResponse, EgressError> {
+        self.send_as(allowlist, req, None, redactor, exchange).await
+    }
+
+    /// [`EgressClient::send`] for a request whose URL the caller built as a [`Url`] (`url`
+    /// is `req.url` parsed): the hot path of API calls then parses it once, not twice.
+    pub async fn send_parsed(
+        &self,
+        allowlist: &Allowlist,
+        req: &OutboundRequest,
+        url: Url,
+        redactor: &Redactor,
+        exchange: &dyn Exchange,
+    ) -> Result<OutboundResponse, EgressError> {
+        debug_assert_eq!(url.as_str(), req.url, "`url` must be `req.url` parsed");
+        self.send_as(allowlist, req, Some(url), redactor, exchange).await
+    }
+
+    async fn send_as(
+        &self,
+        allowlist: &Allowlist,
+        req: &OutboundRequest,
+        url: Option<Url>,
+        redactor: &Redactor,
+        exchange: &dyn Exchange,
+    ) -> Result<OutboundResponse, EgressError> {
         let started = Instant::now();
-        let result = self.send_checked(allowlist, req).await;
+        let result = self.send_checked(allowlist, req, url).await;
         let took = started.elapsed();
         log_exchange(req, result.as_ref(), took, redactor);
         exchange.record(req, result.as_ref(), took, redactor);
@@ -409,6 +435,7 @@ impl EgressClient {
         &self,
         allowlist: &Allowlist,
         req: &OutboundRequest,
+        parsed: Option<Url>,
     ) -> Result<OutboundResponse, EgressError> {
         // Sizes first: nothing below parses or copies a URL or a header over its cap.
         let config = &self.config;
@@ -428,8 +455,11 @@ impl EgressClient {
                 config.max_request_bytes
             )));
         }
-        let url = Url::parse(&req.url)
-            .map_err(|e| EgressError::Denied(format!("`{}` is not an absolute URL: {e}", req.url)))?;
+        let url = match parsed {
+            Some(url) => url,
+            None => Url::parse(&req.url)
+                .map_err(|e| EgressError::Denied(format!("`{}` is not an absolute URL: {e}", req.url)))?,
+        };
         // The allowlist before anything could rewrite the request.
         allowlist.check(&url)?;
         let host = HostName::of_url(&url).map_err(|e| EgressError::Denied(e.to_string()))?;
@@ -568,14 +598,14 @@ mod tests {
         let client = EgressClient::new(EgressConfig::default()).unwrap();
         // Not even a URL, and outside any allowlist: the size is what gets it refused.
         let huge = format!("not a url {}", "a".repeat(4 << 20));
-        let err = client.send_checked(&Allowlist::default(), &request(&huge, Vec::new())).await.unwrap_err();
+        let err = client.send_checked(&Allowlist::default(), &request(&huge, Vec::new()), None).await.unwrap_err();
         assert_eq!(err, EgressError::TooLarge(format!("the URL is {} bytes; at most 8192 may be sent", huge.len())));
 
         let many = (0..40_000).map(|i| (format!("x-h-{i}"), "v".to_string())).collect();
-        let err = client.send_checked(&Allowlist::default(), &request("nope", many)).await.unwrap_err();
+        let err = client.send_checked(&Allowlist::default(), &request("nope", many), None).await.unwrap_err();
         assert_eq!(err, EgressError::TooLarge("the request has 40000 headers; at most 100 may be sent".into()));
         let big = vec![("x-big".to_string(), "b".repeat(40 << 10))];
-        let err = client.send_checked(&Allowlist::default(), &request("nope", big)).await.unwrap_err();
+        let err = client.send_checked(&Allowlist::default(), &request("nope", big), None).await.unwrap_err();
         assert!(matches!(err, EgressError::TooLarge(ref m) if m.contains("32768 bytes")), "{err}");
     }
 
@@ -592,7 +622,7 @@ mod tests {
             "https://10.0.0.1:9/",
             "https://169.254.169.254/",
         ] {
-            let err = client.send_checked(&allow(&[url]), &request(url, Vec::new())).await.unwrap_err();
+            let err = client.send_checked(&allow(&[url]), &request(url, Vec::new()), None).await.unwrap_err();
             assert!(
                 matches!(err, EgressError::Denied(ref m) if m.contains("allowed_networks") && m.contains("--allow-network")),
                 "{url}: {err}"
@@ -610,7 +640,7 @@ mod tests {
             ("x-injected", "a\r\nHost: evil", "control characters"),
         ] {
             let headers = vec![(name.to_string(), value.to_string())];
-            let err = client.send_checked(&allow(&[url]), &request(url, headers)).await.unwrap_err();
+            let err = client.send_checked(&allow(&[url]), &request(url, headers), None).await.unwrap_err();
             assert!(matches!(err, EgressError::Denied(ref m) if m.contains(expect)), "{name}: {err}");
         }
     }

@@ -548,8 +548,9 @@ impl Flows {
         let started = std::time::Instant::now();
         let response = async {
             let target = self.api_target(plugin, integration, conn, trace).await?;
-            let response = self.send_api(&target, integration, conn, call, trace).await?;
-            Ok(response.scrubbed(&target.redactor_for(integration, conn)))
+            let redactor = target.redactor_for(integration, conn);
+            let response = self.send_api(&target, integration, conn, call, &redactor, trace).await?;
+            Ok(response.scrubbed(&redactor))
         }
         .await;
         let status = response.as_ref().ok().map(|r: &OutboundResponse| r.status);
@@ -627,13 +628,15 @@ impl Flows {
         Ok((ResolvedApi { base, auth, allowlist: env.allowlist }, sent_for_base + sent_for_auth))
     }
 
-    /// Sends one API call to `target` with the connection's current credentials.
+    /// Sends one API call to `target` with the connection's current credentials. `redactor`
+    /// knows the secrets the call carries ([`ApiTarget::redactor_for`] `conn`, or more).
     pub async fn send_api(
         &self,
         target: &ApiTarget,
         integration: &IntegrationConfig,
         conn: &ConnectionState,
         call: ApiCall,
+        redactor: &Redactor,
         trace: &Recorder,
     ) -> Result<OutboundResponse, FlowError> {
         let mut url = resolve_api_url(&target.resolved.base, &call.path)?;
@@ -642,8 +645,6 @@ impl Flows {
         }
         let mut headers: Vec<(String, String)> =
             call.headers.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("authorization")).collect();
-        // The credentials may have changed since the target was made (a refresh).
-        let redactor = target.redactor_for(integration, conn);
         let values = TemplateValues { conn, integration };
         for placement in &target.resolved.auth {
             match placement {
@@ -666,11 +667,16 @@ impl Flows {
                 AuthPlacement::None => {}
             }
         }
-        let mut request = OutboundRequest { method: call.method, url: url.to_string(), headers, body: call.body };
-        if let Some(plugin) = &target.signer {
-            request = self.sign(plugin, integration, conn, request, &redactor).await?;
-        }
-        Ok(self.egress.send(&target.resolved.allowlist, &request, &redactor, trace).await?)
+        let request = OutboundRequest { method: call.method, url: url.to_string(), headers, body: call.body };
+        let allowlist = &target.resolved.allowlist;
+        Ok(match &target.signer {
+            Some(plugin) => {
+                // The signed request may point anywhere: egress parses and checks it afresh.
+                let signed = self.sign(plugin, integration, conn, request, redactor).await?;
+                self.egress.send(allowlist, &signed, redactor, trace).await?
+            }
+            None => self.egress.send_parsed(allowlist, &request, url, redactor, trace).await?,
+        })
     }
 
     /// Has the plugin sign one API call. The hook runs in an instance of its own with an empty

@@ -86,11 +86,24 @@ impl Redactor {
 
     /// `text` with every known secret value masked.
     pub fn scrub(&self, text: &str) -> String {
+        self.scrub_cow(text).into_owned()
+    }
+
+    /// [`Redactor::scrub`] that copies `text` only when it holds a secret: most API answers
+    /// hold none, and they are scrubbed on every request.
+    pub fn scrub_cow<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        // The values before the first one found are not in `text`, so skipping them masks
+        // exactly what replacing them all in order would.
+        let Some(first) = self.values.iter().position(|v| text.contains(v.as_str())) else {
+            return std::borrow::Cow::Borrowed(text);
+        };
         let mut out = text.to_string();
-        for value in &self.values {
-            out = out.replace(value, MASK);
+        for value in &self.values[first..] {
+            if out.contains(value.as_str()) {
+                out = out.replace(value, MASK);
+            }
         }
-        out
+        std::borrow::Cow::Owned(out)
     }
 
     pub(crate) fn header_value(&self, name: &str, value: &str) -> String {
@@ -179,5 +192,22 @@ pub fn add_basic_credentials(redactor: &mut Redactor, user: &str, pass: &str) {
         ),
     ] {
         redactor.add(&base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn scrubbing_copies_only_text_that_holds_a_secret_and_masks_the_longest_first() {
+        let mut redactor = Redactor::default();
+        redactor.add("tok-123");
+        redactor.add("tok-123-refresh");
+        assert!(matches!(redactor.scrub_cow(r#"{"id":7}"#), Cow::Borrowed(_)));
+        assert_eq!(redactor.scrub_cow("a tok-123-refresh and tok-123"), "a [redacted] and [redacted]");
+        assert_eq!(redactor.scrub("x=tok%2D123"), "x=tok%2D123", "only the spellings the host derives");
+        assert_eq!(redactor.scrub("q=tok-123"), "q=[redacted]");
     }
 }

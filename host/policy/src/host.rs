@@ -52,6 +52,20 @@ impl HostName {
 
     /// The normalised host of `url`, if it has one.
     pub fn of_url(url: &Url) -> Result<Self, HostError> {
+        // An http(s) URL's host went through the URL standard's host parser, the one `parse`
+        // runs: a domain is already IDNA-mapped and lowercase, an address already typed. Only
+        // what `parse` adds on top (the trailing dot, empty labels) is left to check, so the
+        // hot path skips a second IDNA pass.
+        if matches!(url.scheme(), "http" | "https") {
+            match url.host() {
+                Some(url::Host::Ipv4(ip)) => return Ok(Self(ip.to_string())),
+                Some(url::Host::Ipv6(ip)) => return Ok(Self(format!("[{ip}]"))),
+                Some(url::Host::Domain(name)) if !name.ends_with('.') && !name.split('.').any(str::is_empty) => {
+                    return Ok(Self(name.to_string()));
+                }
+                _ => {}
+            }
+        }
         Self::parse(url.host_str().unwrap_or_default())
     }
 
@@ -184,6 +198,33 @@ mod tests {
         assert_eq!(norm("[0:0::1]"), "[::1]");
         assert_eq!(HostName::parse("10.0.0.1").unwrap().ip(), Some("10.0.0.1".parse().unwrap()));
         assert_eq!(HostName::parse("[::1]").unwrap().ip(), Some("::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_host_of_a_url_normalises_as_its_text_does() {
+        let hosts = [
+            "API.Example.COM",
+            "api.example.com.",
+            "bücher.example",
+            "BÜCHER.example.",
+            "xn--bcher-kva.example",
+            "127.0.0.1",
+            "127.0.0.1.",
+            "0x7f.1",
+            "2130706433",
+            "[::1]",
+            "[0:0::1]",
+            "[::ffff:127.0.0.1]",
+            "a.b.c.d.example",
+        ];
+        for host in hosts {
+            for scheme in ["https", "http", "wss"] {
+                let url = Url::parse(&format!("{scheme}://{host}:8443/p")).unwrap();
+                let from_url = HostName::of_url(&url).map(|h| h.to_string());
+                let from_text = HostName::parse(url.host_str().unwrap()).map(|h| h.to_string());
+                assert_eq!(from_url, from_text, "{url}");
+            }
+        }
     }
 
     #[test]

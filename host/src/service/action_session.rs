@@ -120,7 +120,10 @@ impl ActionSession {
             let remaining = self.deadline.saturating_duration_since(started);
             // Actions report their calls in their result; they keep no trace.
             let off = Recorder::off();
-            let sent = self.service.flows.send_api(&self.target, &self.integration, &state, call.clone(), &off);
+            // Every secret of the run so far, the current credentials' among them.
+            let secrets = self.redactor();
+            let sent =
+                self.service.flows.send_api(&self.target, &self.integration, &state, call.clone(), &secrets, &off);
             let summary = |status: Option<u16>, note: Option<String>| CallSummary {
                 method: call.method.clone(),
                 path: path.clone(),
@@ -187,7 +190,7 @@ impl ActionSession {
                 }
             }
             self.record(summary(Some(response.status), None));
-            return Ok(Ok(response.scrubbed(&self.redactor()).into()));
+            return Ok(Ok(response.scrubbed(&secrets).into()));
         }
     }
 }
