@@ -201,10 +201,12 @@ impl PluginRegistry {
     }
 
     fn find(&self, spec: &str) -> Option<CatalogEntry> {
-        let entries = self.entries();
+        // Under the lock, cloning only the match: every API call resolves its plugin here.
+        let catalog = self.catalog.read().expect("registry lock");
+        let entries = catalog.entries.iter();
         match spec.split_once('@') {
-            Some((name, version)) => entries.into_iter().find(|e| e.name == name && e.version == version),
-            None => entries.into_iter().filter(|e| e.name == spec).max_by(newer),
+            Some((name, version)) => entries.into_iter().find(|e| e.name == name && e.version == version).cloned(),
+            None => entries.filter(|e| e.name == spec).max_by(|a, b| newer(a, b)).cloned(),
         }
     }
 
