@@ -281,3 +281,44 @@ async fn an_auth_hook_is_stopped_at_its_cap_on_outbound_requests() {
     let settings = serde_json::json!({"mode": "flood", "url": target, "count": 3});
     assert_eq!(probe_with(settings, &[&provider.base_url()]).await.unwrap(), Ok("sent=3 failed=0".into()));
 }
+
+/// Egress checks TLS certificates against the public roots: a server whose certificate no
+/// public CA signed (`tls/self-signed.crt`, for 127.0.0.4) is refused in the handshake, the
+/// error says it was the certificate, and no request reaches the server.
+#[tokio::test]
+async fn https_to_a_self_signed_certificate_fails_in_the_handshake() {
+    use keyway::egress::{EgressError, OutboundRequest};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs = vec![CertificateDer::from_pem_slice(include_bytes!("tls/self-signed.crt")).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("tls/self-signed.key")).unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.4:0").await.unwrap();
+    let origin = format!("https://127.0.0.4:{}", listener.local_addr().unwrap().port());
+    // Reports each handshake's outcome as the server saw it.
+    let (seen, mut handshakes) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = seen.send(acceptor.accept(stream).await.map(|_| ()).map_err(|e| e.to_string()));
+        }
+    });
+
+    let client = EgressClient::new(egress_for(&["127.0.0.4".parse().unwrap()])).unwrap();
+    let mut allow = Allowlist::default();
+    allow.allow(&origin).unwrap();
+    let request = OutboundRequest { method: "GET".into(), url: format!("{origin}/x"), headers: Vec::new(), body: None };
+    let err = client.send(&allow, &request, &Redactor::default(), &keyway::trace::Recorder::off()).await.unwrap_err();
+    assert!(matches!(err, EgressError::Transport(_)), "{err:?}");
+    assert!(err.to_string().contains("certificate"), "the error names the certificate: {err}");
+    let outcome = handshakes.recv().await.expect("the client connected");
+    assert!(outcome.is_err(), "the handshake did not complete: {outcome:?}");
+}
