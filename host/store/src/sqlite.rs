@@ -65,12 +65,27 @@ impl SqliteStore {
                 .synchronous(SqliteSynchronous::Normal);
             (options, SqlitePoolOptions::new().max_connections(8), file.display().to_string())
         };
-        let options = options.foreign_keys(true).busy_timeout(Duration::from_secs(5));
+        // The timeout also applies to the change feed's connection, which keeps SQLite's handler.
+        let options = options.foreign_keys(true).busy_timeout(BUSY_TIMEOUT);
         // sqlx pings a pooled connection before lending it. For SQLite the ping is a round trip
         // to the connection's worker thread that checks only that the thread lives (a dead one
         // fails the query itself just as clearly); the code exchange's three statements each paid
         // it (issue #11: exchanges/s at c=8 went from 1323 to about 1800 without it).
-        let pool_options = pool_options.test_before_acquire(false);
+        let pool_options = pool_options.test_before_acquire(false).after_connect(|conn, _| {
+            Box::pin(async move {
+                let mut handle = conn.lock_handle().await?;
+                // SAFETY: the handle is this connection's, locked for the call; the handler is a
+                // plain function that touches no state.
+                unsafe {
+                    libsqlite3_sys::sqlite3_busy_handler(
+                        handle.as_raw_handle().as_ptr(),
+                        Some(busy_wait),
+                        std::ptr::null_mut(),
+                    )
+                };
+                Ok(())
+            })
+        });
         let watch_options = (!in_memory).then(|| options.clone());
 
         let pool = pool_options.connect_with(options).await.map_err(|e| {
@@ -83,6 +98,40 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await.map_err(migration_error)?;
         Ok(Self { pool, path, watch_options })
     }
+}
+
+/// How long a writer waits for another connection's write lock before the statement fails
+/// with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The busy handler of every pooled connection, in place of the one `busy_timeout` installs.
+/// SQLite's own sleeps 1, 2, 5, 10, ... ms between tries, so two writers that meet (two code
+/// exchanges storing their tokens) cost the loser a millisecond or more for a lock held for
+/// tens of microseconds. This one waits [`busy_delay`]. It runs on the connection's own worker
+/// thread, so sleeping blocks no async task.
+extern "C" fn busy_wait(_: *mut std::ffi::c_void, tries: std::ffi::c_int) -> std::ffi::c_int {
+    match busy_delay(u32::try_from(tries).unwrap_or(0)) {
+        Some(delay) => {
+            std::thread::sleep(delay);
+            1
+        }
+        None => 0,
+    }
+}
+
+/// How long to wait before try `tries + 1` at a lock another connection holds: 20 µs,
+/// doubling to 1.28 ms, then 1.28 ms a try; `None` (give up: "database is locked") once the
+/// waits add up to [`BUSY_TIMEOUT`].
+fn busy_delay(tries: u32) -> Option<Duration> {
+    const FIRST_MICROS: u64 = 20;
+    const DOUBLINGS: u32 = 6;
+    let delay = |n: u32| FIRST_MICROS << n.min(DOUBLINGS);
+    let waited = if tries <= DOUBLINGS {
+        FIRST_MICROS * ((1 << tries) - 1)
+    } else {
+        FIRST_MICROS * ((1 << DOUBLINGS) - 1) + u64::from(tries - DOUBLINGS) * delay(DOUBLINGS)
+    };
+    (Duration::from_micros(waited) < BUSY_TIMEOUT).then(|| Duration::from_micros(delay(tries)))
 }
 
 impl SqliteStore {
@@ -100,6 +149,33 @@ crate::console::impl_console!(SqliteStore, sqlx::Sqlite);
 #[cfg(test)]
 mod tests {
     use crate::Store as _;
+    use std::time::Duration;
+
+    #[test]
+    fn a_busy_writer_retries_within_microseconds_and_gives_up_after_the_timeout() {
+        assert_eq!(super::busy_delay(0), Some(Duration::from_micros(20)));
+        assert_eq!(super::busy_delay(1), Some(Duration::from_micros(40)));
+        let delays: Vec<Duration> = (0..).map_while(super::busy_delay).collect();
+        assert!(delays.iter().all(|d| *d <= Duration::from_micros(1280)), "no wait is longer than 1.28 ms");
+        let total: Duration = delays.iter().sum();
+        assert!(total >= super::BUSY_TIMEOUT && total < super::BUSY_TIMEOUT + Duration::from_micros(1280), "{total:?}");
+    }
+
+    #[tokio::test]
+    async fn a_writer_waits_for_another_connections_write_lock_and_then_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("k.db").display());
+        let store = super::SqliteStore::connect(&url).await.unwrap();
+        let mut holder = store.pool.acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *holder).await.unwrap();
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            sqlx::query("COMMIT").execute(&mut *holder).await.unwrap();
+        });
+        // Another pooled connection meets the held lock, waits in the busy handler, then writes.
+        sqlx::query("CREATE TABLE waited (x INTEGER)").execute(&store.pool).await.unwrap();
+        release.await.unwrap();
+    }
 
     #[tokio::test]
     async fn a_fresh_database_is_current_and_one_missing_row_is_reported() {
