@@ -533,14 +533,14 @@ impl EgressClient {
         header_map.entry(http::header::USER_AGENT).or_insert(http::HeaderValue::from_static(USER_AGENT));
         header_map.entry(http::header::ACCEPT).or_insert(http::HeaderValue::from_static("*/*"));
         // One deadline from connect to the body's last byte.
-        match tokio::time::timeout(config.timeout, self.exchange(request)).await {
+        match tokio::time::timeout(config.timeout, self.round_trip(request)).await {
             Ok(result) => result,
             Err(_) => Err(EgressError::Timeout(config.timeout)),
         }
     }
 
     /// Sends `request` and reads the answer up to the body cap.
-    async fn exchange(&self, request: http::Request<Full<Bytes>>) -> Result<OutboundResponse, EgressError> {
+    async fn round_trip(&self, request: http::Request<Full<Bytes>>) -> Result<OutboundResponse, EgressError> {
         let response = self.client.request(request).await.map_err(|e| self.classify(&e))?;
         let status = response.status().as_u16();
         let headers = response

@@ -203,9 +203,9 @@ impl PluginRegistry {
     fn find(&self, spec: &str) -> Option<CatalogEntry> {
         // Under the lock, cloning only the match: every API call resolves its plugin here.
         let catalog = self.catalog.read().expect("registry lock");
-        let entries = catalog.entries.iter();
+        let mut entries = catalog.entries.iter();
         match spec.split_once('@') {
-            Some((name, version)) => entries.into_iter().find(|e| e.name == name && e.version == version).cloned(),
+            Some((name, version)) => entries.find(|e| e.name == name && e.version == version).cloned(),
             None => entries.filter(|e| e.name == spec).max_by(|a, b| newer(a, b)).cloned(),
         }
     }
