@@ -4,26 +4,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::{Backend, Client, Process, ProcessConfig, tail};
+use crate::api::{Backend, Client, Process, ProcessConfig, series, tail};
 use keyway_mock_provider::{MockConfig, MockProvider};
-
-/// The metrics listener's address, from the line `keyway serve` logs once it is bound (the
-/// test asks for port 0).
-fn metrics_address(log: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(log).expect("the process log");
-    let line = text.lines().find(|l| l.contains("keyway serves metrics")).unwrap_or_else(|| {
-        panic!("no metrics listener was logged:\n{}", tail(log));
-    });
-    let start = line.find("127.0.0.1:").expect("the bound address on the line");
-    let rest = &line[start + "127.0.0.1:".len()..];
-    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    format!("http://127.0.0.1:{port}")
-}
-
-/// The value of the series `name{labels}` (labels in the order rendered), if present.
-fn series(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_refreshes_and_actions_without_connection_ids() {
@@ -31,10 +13,9 @@ async fn metrics_count_requests_refreshes_and_actions_without_connection_ids() {
     let mock = MockProvider::start(MockConfig::default()).await.expect("mock provider");
     let mut config = ProcessConfig::for_database(&db, Backend::Sqlite);
     config.metrics_listen = Some("127.0.0.1:0".into());
-    let log = db.dir.path().join("keyway.log");
-    let process = Process::start(&config, log.clone()).await;
+    let process = Process::start(&config, db.dir.path().join("keyway.log")).await;
     let client = Client::new(&process.url, &config.admin_key);
-    let metrics_url = format!("{}/metrics", metrics_address(&log));
+    let metrics_url = format!("{}/metrics", process.metrics_url());
 
     let integration =
         client.create_integration(&mock, json!({"name": "acme"})).await["id"].as_str().unwrap().to_string();

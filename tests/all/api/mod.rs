@@ -618,6 +618,31 @@ impl Process {
         }
     }
 
+    /// Its metrics listener's base URL, from the line `keyway serve` logs once it is bound
+    /// (start it with `metrics_listen` on port 0).
+    pub fn metrics_url(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).expect("the process log");
+        let line = text.lines().find(|l| l.contains("keyway serves metrics")).unwrap_or_else(|| {
+            panic!("no metrics listener was logged:\n{}", tail(&self.log));
+        });
+        let start = line.find("127.0.0.1:").expect("the bound address on the line");
+        let rest = &line[start + "127.0.0.1:".len()..];
+        let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        format!("http://127.0.0.1:{port}")
+    }
+
+    /// The value of the series `name{labels}` (labels in the order rendered) on its metrics
+    /// listener, if it is there.
+    pub async fn metric(&self, name_and_labels: &str) -> Option<f64> {
+        let text = reqwest::get(format!("{}/metrics", self.metrics_url()))
+            .await
+            .expect("the metrics listener answers")
+            .text()
+            .await
+            .expect("the metrics text");
+        series(&text, name_and_labels)
+    }
+
     /// `kill -9`, and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -629,6 +654,11 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The value of the series `name{labels}` (labels in the order rendered) in Prometheus text.
+pub fn series(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
 }
 
 /// The end of a log file, for failure messages.

@@ -1,6 +1,7 @@
 //! The real `keyway serve` binary: a connection survives `kill -9`; two processes on one
 //! PostgreSQL act as one service (a flow started on one completes on the other, and a burst
-//! of requests split between them refreshes once). Both run at TRACE level, and no secret
+//! of requests split between them refreshes once), and two on one SQLite file stop using what
+//! the other removed. Both run at TRACE level, and no secret
 //! appears in their output or in any response.
 
 use std::path::Path;
@@ -70,6 +71,7 @@ async fn two_processes_share_one_postgres() {
         .await
         .expect("mock provider");
     let mut config = ProcessConfig::for_database(&db, Backend::Postgres);
+    config.metrics_listen = Some("127.0.0.1:0".into());
     let (log_a, log_b) = (db.dir.path().join("a.log"), db.dir.path().join("b.log"));
     let a = Process::start(&config, log_a.clone()).await;
     config.public_url = Some(a.url.clone());
@@ -98,23 +100,65 @@ async fn two_processes_share_one_postgres() {
     twenty_at_once(&[on_a.clone(), on_b.clone()], &id).await;
     assert_eq!(mock.token_requests_by_grant("refresh_token"), 2, "exactly one more refresh across both replicas");
 
-    // The hot-path cache: what A changes, B stops using once A's change notification reaches
-    // it. Each use below is first made on B, so that B has the row cached.
+    b_stops_using_what_a_removes(&b, &on_a, &on_b, &config.admin_key, &id).await;
+
+    drop((a, b));
+    assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
+}
+
+/// Two processes on one SQLite file, as when an operator runs a second `keyway serve` on the
+/// same data directory: each notices the other's commits through `PRAGMA data_version`, so
+/// neither keeps serving a key or a connection the other removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_sqlite_file() {
+    let db = Backend::Sqlite.database().await.expect("SQLite is always available");
+    let mock = MockProvider::start(MockConfig::default()).await.expect("mock provider");
+    let mut config = ProcessConfig::for_database(&db, Backend::Sqlite);
+    config.metrics_listen = Some("127.0.0.1:0".into());
+    let (log_a, log_b) = (db.dir.path().join("a.log"), db.dir.path().join("b.log"));
+    // One after the other: A creates the database and the master key file that B then opens.
+    let a = Process::start(&config, log_a.clone()).await;
+    config.public_url = Some(a.url.clone());
+    let b = Process::start(&config, log_b.clone()).await;
+    let on_a = Client::new(&a.url, &config.admin_key);
+    let on_b = on_a.on(&b.url);
+
+    // Started on A, completed on B, replayed on A.
+    let integration = on_a.create_integration(&mock, json!({})).await["id"].as_str().unwrap().to_string();
+    let (id, authorize_url) = on_a.start_connection(&config.admin_key, &integration, json!({})).await;
+    let callback = on_a.authorize(&authorize_url).await;
+    let page = on_b.callback(&callback).await;
+    assert_eq!(page.status, 200, "the callback completes on the other process: {}", page.text);
+    assert_eq!(on_a.get(&format!("/api/v1/connections/{id}")).await["status"], "active");
+    assert_eq!(on_a.callback(&callback).await.status, 400);
+
+    b_stops_using_what_a_removes(&b, &on_a, &on_b, &config.admin_key, &id).await;
+
+    drop((a, b));
+    assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
+}
+
+/// The hot-path cache across processes. B serves a member key and `connection` from its cache
+/// (its metrics count the hits), A revokes the key and deletes the connection, and A refuses
+/// them at once; B refuses them once A's change notification reaches it.
+async fn b_stops_using_what_a_removes(b: &Process, on_a: &Client, on_b: &Client, admin_key: &str, connection: &str) {
     let (member_id, member) = on_a.member_key("cached").await;
-    on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.expect(200);
+    let me = || json!({"method": "GET", "path": "/api/me"});
+    // Repeated until B counts a hit: B's cache also empties whenever it sees any commit of A's.
+    eventually(|| async {
+        on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.expect(200);
+        on_b.web(admin_key, connection, me()).await.expect(200);
+        b.metric(r#"keyway_cache_hits_total{cache="connections"}"#).await.is_some_and(|hits| hits >= 1.0)
+    })
+    .await;
+
     on_a.admin(Method::DELETE, &format!("/api/v1/keys/{member_id}"), None).await.expect(204);
     on_a.request(Method::GET, "/api/v1/connections", Some(&member), None).await.error(401);
     eventually(|| async { on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.status == 401 })
         .await;
-    on_b.web(&config.admin_key, &id, json!({"method": "GET", "path": "/api/me"})).await.expect(200);
-    on_a.admin(Method::DELETE, &format!("/api/v1/connections/{id}?force=true"), None).await.expect(204);
-    eventually(|| async {
-        on_b.web(&config.admin_key, &id, json!({"method": "GET", "path": "/api/me"})).await.status == 404
-    })
-    .await;
-
-    drop((a, b));
-    assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
+    on_a.admin(Method::DELETE, &format!("/api/v1/connections/{connection}?force=true"), None).await.expect(204);
+    on_a.web(admin_key, connection, me()).await.error(404);
+    eventually(|| async { on_b.web(admin_key, connection, me()).await.status == 404 }).await;
 }
 
 /// A refresh that hangs on its token endpoint holds the connection's lease. At SIGTERM the
