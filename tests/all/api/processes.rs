@@ -4,14 +4,14 @@
 //! the other removed. Both run at TRACE level, and no secret
 //! appears in their output or in any response.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use keyway_mock_provider::{MockConfig, MockProvider};
 use reqwest::Method;
 use serde_json::json;
 
 use super::refresh::twenty_at_once;
-use super::{Backend, Client, Process, ProcessConfig, assert_no_secrets, both_backends, secrets};
+use super::{Backend, Client, Database, Process, ProcessConfig, assert_no_secrets, both_backends, secrets};
 
 both_backends!(a_connection_survives_kill_9);
 
@@ -63,6 +63,80 @@ async fn a_connection_survives_kill_9(backend: Backend) {
     assert_nothing_leaked(&[&log], &client, &mock, &[&config.admin_key]);
 }
 
+/// Two `keyway serve` processes on one database, with metrics on. They start one after the
+/// other: A creates the database (and on SQLite the master key file) that B then opens. Both
+/// send browsers back to A.
+struct Pair {
+    a: Process,
+    b: Process,
+    on_a: Client,
+    on_b: Client,
+    admin_key: String,
+    logs: [PathBuf; 2],
+}
+
+impl Pair {
+    async fn start(db: &Database, backend: Backend) -> Self {
+        let mut config = ProcessConfig::for_database(db, backend);
+        config.metrics_listen = Some("127.0.0.1:0".into());
+        let logs = [db.dir.path().join("a.log"), db.dir.path().join("b.log")];
+        let a = Process::start(&config, logs[0].clone()).await;
+        config.public_url = Some(a.url.clone());
+        let b = Process::start(&config, logs[1].clone()).await;
+        let on_a = Client::new(&a.url, &config.admin_key);
+        let on_b = on_a.on(&b.url);
+        Self { a, b, on_a, on_b, admin_key: config.admin_key, logs }
+    }
+
+    /// A connection started on A and completed on B; the callback replayed on A is refused,
+    /// since the state was used, whichever process used it. Returns the connection's id.
+    async fn connect_across(&self, mock: &MockProvider) -> String {
+        let (on_a, on_b) = (&self.on_a, &self.on_b);
+        let integration = on_a.create_integration(mock, json!({})).await["id"].as_str().unwrap().to_string();
+        let (id, authorize_url) = on_a.start_connection(&self.admin_key, &integration, json!({})).await;
+        let callback = on_a.authorize(&authorize_url).await;
+        let page = on_b.callback(&callback).await;
+        assert_eq!(page.status, 200, "the callback completes on the other process: {}", page.text);
+        assert_eq!(on_a.get(&format!("/api/v1/connections/{id}")).await["status"], "active");
+        assert_eq!(on_b.get(&format!("/api/v1/connections/{id}")).await["status"], "active");
+        assert_eq!(on_a.callback(&callback).await.status, 400);
+        id
+    }
+
+    /// The hot-path cache across processes. B serves a member key and `connection` from its
+    /// cache (its metrics count the hits), A revokes the key and deletes the connection, and A
+    /// refuses them at once; B refuses them once A's change notification reaches it.
+    async fn b_stops_using_what_a_removes(&self, connection: &str) {
+        let (on_a, on_b, admin_key) = (&self.on_a, &self.on_b, self.admin_key.as_str());
+        let (member_id, member) = on_a.member_key("cached").await;
+        let me = || json!({"method": "GET", "path": "/api/me"});
+        // Repeated until B counts a hit: B's cache also empties whenever it sees any commit of A's.
+        eventually(|| async {
+            on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.expect(200);
+            on_b.web(admin_key, connection, me()).await.expect(200);
+            self.b.metric(r#"keyway_cache_hits_total{cache="connections"}"#).await.is_some_and(|hits| hits >= 1.0)
+        })
+        .await;
+
+        on_a.admin(Method::DELETE, &format!("/api/v1/keys/{member_id}"), None).await.expect(204);
+        on_a.request(Method::GET, "/api/v1/connections", Some(&member), None).await.error(401);
+        eventually(|| async {
+            on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.status == 401
+        })
+        .await;
+        on_a.admin(Method::DELETE, &format!("/api/v1/connections/{connection}?force=true"), None).await.expect(204);
+        on_a.web(admin_key, connection, me()).await.error(404);
+        eventually(|| async { on_b.web(admin_key, connection, me()).await.status == 404 }).await;
+    }
+
+    /// Stops both, then checks their logs and every response for secrets.
+    fn finish(self, mock: &MockProvider) {
+        let Self { a, b, on_a, admin_key, logs, .. } = self;
+        drop((a, b));
+        assert_nothing_leaked(&[&logs[0], &logs[1]], &on_a, mock, &[&admin_key]);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_postgres() {
     let Some(db) = Backend::Postgres.database().await else { return };
@@ -70,40 +144,22 @@ async fn two_processes_share_one_postgres() {
     let mock = MockProvider::start(MockConfig { access_token_ttl: Some(60), ..MockConfig::default() })
         .await
         .expect("mock provider");
-    let mut config = ProcessConfig::for_database(&db, Backend::Postgres);
-    config.metrics_listen = Some("127.0.0.1:0".into());
-    let (log_a, log_b) = (db.dir.path().join("a.log"), db.dir.path().join("b.log"));
-    let a = Process::start(&config, log_a.clone()).await;
-    config.public_url = Some(a.url.clone());
-    let b = Process::start(&config, log_b.clone()).await;
-    let on_a = Client::new(&a.url, &config.admin_key);
-    let on_b = on_a.on(&b.url);
-
-    // Started on A, completed on B.
-    let integration = on_a.create_integration(&mock, json!({})).await["id"].as_str().unwrap().to_string();
-    let (id, authorize_url) = on_a.start_connection(&config.admin_key, &integration, json!({})).await;
-    let callback = on_a.authorize(&authorize_url).await;
-    let page = on_b.callback(&callback).await;
-    assert_eq!(page.status, 200, "the callback completes on the other replica: {}", page.text);
-    assert_eq!(on_a.get(&format!("/api/v1/connections/{id}")).await["status"], "active");
-    assert_eq!(on_b.get(&format!("/api/v1/connections/{id}")).await["status"], "active");
-    // Replayed on A: the state was used, whichever replica used it.
-    assert_eq!(on_a.callback(&callback).await.status, 400);
+    let pair = Pair::start(&db, Backend::Postgres).await;
+    let id = pair.connect_across(&mock).await;
+    let both = [pair.on_a.clone(), pair.on_b.clone()];
 
     // Expiring within the margin: 20 requests split between A and B refresh once.
     mock.set_config(MockConfig::default());
-    twenty_at_once(&[on_a.clone(), on_b.clone()], &id).await;
+    twenty_at_once(&both, &id).await;
     assert_eq!(mock.token_requests_by_grant("refresh_token"), 1, "exactly one refresh across both replicas");
 
     // Refused by the app (401): again one refresh.
     mock.expire_access_tokens();
-    twenty_at_once(&[on_a.clone(), on_b.clone()], &id).await;
+    twenty_at_once(&both, &id).await;
     assert_eq!(mock.token_requests_by_grant("refresh_token"), 2, "exactly one more refresh across both replicas");
 
-    b_stops_using_what_a_removes(&b, &on_a, &on_b, &config.admin_key, &id).await;
-
-    drop((a, b));
-    assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
+    pair.b_stops_using_what_a_removes(&id).await;
+    pair.finish(&mock);
 }
 
 /// Two processes on one SQLite file, as when an operator runs a second `keyway serve` on the
@@ -113,52 +169,10 @@ async fn two_processes_share_one_postgres() {
 async fn two_processes_share_one_sqlite_file() {
     let db = Backend::Sqlite.database().await.expect("SQLite is always available");
     let mock = MockProvider::start(MockConfig::default()).await.expect("mock provider");
-    let mut config = ProcessConfig::for_database(&db, Backend::Sqlite);
-    config.metrics_listen = Some("127.0.0.1:0".into());
-    let (log_a, log_b) = (db.dir.path().join("a.log"), db.dir.path().join("b.log"));
-    // One after the other: A creates the database and the master key file that B then opens.
-    let a = Process::start(&config, log_a.clone()).await;
-    config.public_url = Some(a.url.clone());
-    let b = Process::start(&config, log_b.clone()).await;
-    let on_a = Client::new(&a.url, &config.admin_key);
-    let on_b = on_a.on(&b.url);
-
-    // Started on A, completed on B, replayed on A.
-    let integration = on_a.create_integration(&mock, json!({})).await["id"].as_str().unwrap().to_string();
-    let (id, authorize_url) = on_a.start_connection(&config.admin_key, &integration, json!({})).await;
-    let callback = on_a.authorize(&authorize_url).await;
-    let page = on_b.callback(&callback).await;
-    assert_eq!(page.status, 200, "the callback completes on the other process: {}", page.text);
-    assert_eq!(on_a.get(&format!("/api/v1/connections/{id}")).await["status"], "active");
-    assert_eq!(on_a.callback(&callback).await.status, 400);
-
-    b_stops_using_what_a_removes(&b, &on_a, &on_b, &config.admin_key, &id).await;
-
-    drop((a, b));
-    assert_nothing_leaked(&[&log_a, &log_b], &on_a, &mock, &[&config.admin_key]);
-}
-
-/// The hot-path cache across processes. B serves a member key and `connection` from its cache
-/// (its metrics count the hits), A revokes the key and deletes the connection, and A refuses
-/// them at once; B refuses them once A's change notification reaches it.
-async fn b_stops_using_what_a_removes(b: &Process, on_a: &Client, on_b: &Client, admin_key: &str, connection: &str) {
-    let (member_id, member) = on_a.member_key("cached").await;
-    let me = || json!({"method": "GET", "path": "/api/me"});
-    // Repeated until B counts a hit: B's cache also empties whenever it sees any commit of A's.
-    eventually(|| async {
-        on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.expect(200);
-        on_b.web(admin_key, connection, me()).await.expect(200);
-        b.metric(r#"keyway_cache_hits_total{cache="connections"}"#).await.is_some_and(|hits| hits >= 1.0)
-    })
-    .await;
-
-    on_a.admin(Method::DELETE, &format!("/api/v1/keys/{member_id}"), None).await.expect(204);
-    on_a.request(Method::GET, "/api/v1/connections", Some(&member), None).await.error(401);
-    eventually(|| async { on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.status == 401 })
-        .await;
-    on_a.admin(Method::DELETE, &format!("/api/v1/connections/{connection}?force=true"), None).await.expect(204);
-    on_a.web(admin_key, connection, me()).await.error(404);
-    eventually(|| async { on_b.web(admin_key, connection, me()).await.status == 404 }).await;
+    let pair = Pair::start(&db, Backend::Sqlite).await;
+    let id = pair.connect_across(&mock).await;
+    pair.b_stops_using_what_a_removes(&id).await;
+    pair.finish(&mock);
 }
 
 /// A refresh that hangs on its token endpoint holds the connection's lease. At SIGTERM the
