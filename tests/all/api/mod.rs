@@ -631,18 +631,6 @@ impl Process {
         format!("http://127.0.0.1:{port}")
     }
 
-    /// The value of the series `name{labels}` (labels in the order rendered) on its metrics
-    /// listener, if it is there.
-    pub async fn metric(&self, name_and_labels: &str) -> Option<f64> {
-        let text = reqwest::get(format!("{}/metrics", self.metrics_url()))
-            .await
-            .expect("the metrics listener answers")
-            .text()
-            .await
-            .expect("the metrics text");
-        series(&text, name_and_labels)
-    }
-
     /// `kill -9`, and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -654,6 +642,18 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The value of the series `name{labels}` (labels in the order rendered) that the metrics
+/// listener at `metrics_url` serves now, if it is there.
+pub async fn metric(metrics_url: &str, name_and_labels: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{metrics_url}/metrics"))
+        .await
+        .expect("the metrics listener answers")
+        .text()
+        .await
+        .expect("the metrics text");
+    series(&text, name_and_labels)
 }
 
 /// The value of the series `name{labels}` (labels in the order rendered) in Prometheus text.

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::refresh::twenty_at_once;
-use super::{Backend, Client, Database, Process, ProcessConfig, assert_no_secrets, both_backends, secrets};
+use super::{Backend, Client, Database, Process, ProcessConfig, assert_no_secrets, both_backends, metric, secrets};
 
 both_backends!(a_connection_survives_kill_9);
 
@@ -71,6 +71,8 @@ struct Pair {
     b: Process,
     on_a: Client,
     on_b: Client,
+    /// B's metrics listener, read from its log once.
+    b_metrics: String,
     admin_key: String,
     logs: [PathBuf; 2],
 }
@@ -85,7 +87,8 @@ impl Pair {
         let b = Process::start(&config, logs[1].clone()).await;
         let on_a = Client::new(&a.url, &config.admin_key);
         let on_b = on_a.on(&b.url);
-        Self { a, b, on_a, on_b, admin_key: config.admin_key, logs }
+        let b_metrics = b.metrics_url();
+        Self { a, b, on_a, on_b, b_metrics, admin_key: config.admin_key, logs }
     }
 
     /// A connection started on A and completed on B; the callback replayed on A is refused,
@@ -114,7 +117,9 @@ impl Pair {
         eventually(|| async {
             on_b.request(Method::GET, "/api/v1/connections", Some(&member), None).await.expect(200);
             on_b.web(admin_key, connection, me()).await.expect(200);
-            self.b.metric(r#"keyway_cache_hits_total{cache="connections"}"#).await.is_some_and(|hits| hits >= 1.0)
+            metric(&self.b_metrics, r#"keyway_cache_hits_total{cache="connections"}"#)
+                .await
+                .is_some_and(|hits| hits >= 1.0)
         })
         .await;
 
