@@ -23,8 +23,8 @@ impl PluginEngine {
         ctx: HookContext,
         req: AuthorizeRequest,
     ) -> HookResult<String> {
-        self.call(&plugin.pre, env, "authorize-url", move |store, world| {
-            Box::pin(async move { world.keyway_plugin_auth_flow().call_authorize_url(store, &ctx, &req).await })
+        self.call(&plugin.pre, env, "authorize-url", move |store, exports| {
+            Box::pin(async move { exports.authorize_url(store, &ctx, &req).await })
         })
         .await
     }
@@ -37,8 +37,8 @@ impl PluginEngine {
         ctx: HookContext,
         query: Vec<(String, String)>,
     ) -> HookResult<CallbackResult> {
-        self.call(&plugin.pre, env, "parse-callback", move |store, world| {
-            Box::pin(async move { world.keyway_plugin_auth_flow().call_parse_callback(store, &ctx, &query).await })
+        self.call(&plugin.pre, env, "parse-callback", move |store, exports| {
+            Box::pin(async move { exports.parse_callback(store, &ctx, &query).await })
         })
         .await
     }
@@ -51,8 +51,8 @@ impl PluginEngine {
         ctx: HookContext,
         grant: Grant,
     ) -> HookResult<HttpRequest> {
-        self.call(&plugin.pre, env, "token-request", move |store, world| {
-            Box::pin(async move { world.keyway_plugin_auth_flow().call_token_request(store, &ctx, &grant).await })
+        self.call(&plugin.pre, env, "token-request", move |store, exports| {
+            Box::pin(async move { exports.token_request(store, &ctx, &grant).await })
         })
         .await
     }
@@ -66,10 +66,8 @@ impl PluginEngine {
         grant: Grant,
         response: HttpResponse,
     ) -> HookResult<TokenSet> {
-        self.call(&plugin.pre, env, "parse-token-response", move |store, world| {
-            Box::pin(async move {
-                world.keyway_plugin_auth_flow().call_parse_token_response(store, &ctx, &grant, &response).await
-            })
+        self.call(&plugin.pre, env, "parse-token-response", move |store, exports| {
+            Box::pin(async move { exports.parse_token_response(store, &ctx, &grant, &response).await })
         })
         .await
     }
@@ -82,8 +80,8 @@ impl PluginEngine {
         ctx: HookContext,
         target: RevokeTarget,
     ) -> HookResult<Option<HttpRequest>> {
-        self.call(&plugin.pre, env, "revoke-request", move |store, world| {
-            Box::pin(async move { world.keyway_plugin_auth_flow().call_revoke_request(store, &ctx, &target).await })
+        self.call(&plugin.pre, env, "revoke-request", move |store, exports| {
+            Box::pin(async move { exports.revoke_request(store, &ctx, &target).await })
         })
         .await
     }
@@ -110,8 +108,8 @@ impl PluginEngine {
         env: CallEnv,
         ctx: HookContext,
     ) -> CountedResult<String> {
-        self.call_counted(&plugin.pre, env, "api-base", self.limits.call_timeout, move |store, world| {
-            Box::pin(async move { world.keyway_plugin_auth_flow().call_api_base(store, &ctx).await })
+        self.call_counted(&plugin.pre, env, "api-base", self.limits.call_timeout, move |store, exports| {
+            Box::pin(async move { exports.api_base(store, &ctx).await })
         })
         .await
     }
@@ -123,8 +121,8 @@ impl PluginEngine {
         env: CallEnv,
         ctx: HookContext,
     ) -> CountedResult<Vec<AuthPlacement>> {
-        self.call_counted(&plugin.pre, env, "api-auth", self.limits.call_timeout, move |store, world| {
-            Box::pin(async move { world.keyway_plugin_auth_flow().call_api_auth(store, &ctx).await })
+        self.call_counted(&plugin.pre, env, "api-auth", self.limits.call_timeout, move |store, exports| {
+            Box::pin(async move { exports.api_auth(store, &ctx).await })
         })
         .await
     }
@@ -139,10 +137,8 @@ impl PluginEngine {
         request: HttpRequest,
         credentials: Credentials,
     ) -> HookResult<HttpRequest> {
-        self.call(&plugin.pre, env, "sign-request", move |store, world| {
-            Box::pin(async move {
-                world.keyway_plugin_auth_flow().call_sign_request(store, &ctx, &request, &credentials).await
-            })
+        self.call(&plugin.pre, env, "sign-request", move |store, exports| {
+            Box::pin(async move { exports.sign_request(store, &ctx, &request, &credentials).await })
         })
         .await
     }
@@ -159,8 +155,8 @@ impl PluginEngine {
         deadline: std::time::Duration,
     ) -> HookResult<String, ActionError> {
         let (result, env, _) = self
-            .call_counted(&plugin.pre, env, "invoke", deadline, move |store, world| {
-                Box::pin(async move { world.keyway_plugin_actions().call_invoke(store, &ctx, &name, &input).await })
+            .call_counted(&plugin.pre, env, "invoke", deadline, move |store, exports| {
+                Box::pin(async move { exports.invoke(store, &ctx, &name, &input).await })
             })
             .await?;
         Ok((result, env))

@@ -3,6 +3,7 @@
 
 pub mod bindings;
 mod convert;
+mod exports;
 mod hooks;
 mod host;
 mod manifest;
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline};
 
 pub use manifest::{ActionSpec, InputSpec, Manifest, PkceSupport, SettingSpec};
@@ -25,6 +26,7 @@ pub use store::{ApiSession, CallEnv, LimitBreach};
 pub(crate) use manifest::fill_placeholders;
 
 use bindings::{Integration as World, IntegrationPre};
+use exports::{ExportIndices, Exports};
 use store::StoreData;
 
 /// The plugin API this host implements: the WIT package version in export names.
@@ -350,14 +352,17 @@ impl PluginEngine {
         let (component, fresh) = self.compile(bytes, &hash).await?;
         let instance_pre =
             self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        let pre =
+        // The generated bindings check that every export exists, with the messages users see;
+        // the calls then go through indices of our own (see `exports`).
+        let checked =
             IntegrationPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(shape_mismatch(&format!("{e:#}"))))?;
+        let instance_pre = checked.instance_pre().clone();
+        let exports = ExportIndices::new(&instance_pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let pre = Instantiable { instance_pre, exports };
 
         let env = CallEnv::sealed("(loading)", egress.clone());
         let (raw, _) = self
-            .call(&pre, env, "metadata.get", |store, world| {
-                Box::pin(async move { world.keyway_plugin_metadata().call_get(store).await })
-            })
+            .call(&pre, env, "metadata.get", |store, exports| Box::pin(async move { exports.get(store).await }))
             .await?;
         let manifest = Manifest::from_wit(raw).map_err(LoadError::Manifest)?;
         if fresh {
@@ -370,7 +375,7 @@ impl PluginEngine {
     /// and the environment (with its trace) after the call.
     pub(crate) async fn call<R, F>(
         &self,
-        pre: &IntegrationPre<StoreData>,
+        pre: &Instantiable,
         env: CallEnv,
         hook: &'static str,
         f: F,
@@ -379,7 +384,7 @@ impl PluginEngine {
         R: Send,
         F: for<'a> FnOnce(
                 &'a mut Store<StoreData>,
-                &'a World,
+                &'a Exports<'a>,
             ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
             + Send,
     {
@@ -391,7 +396,7 @@ impl PluginEngine {
     /// answer that came from none is a function of the hook's arguments.
     pub(crate) async fn call_counted<R, F>(
         &self,
-        pre: &IntegrationPre<StoreData>,
+        pre: &Instantiable,
         env: CallEnv,
         hook: &'static str,
         timeout: Duration,
@@ -401,7 +406,7 @@ impl PluginEngine {
         R: Send,
         F: for<'a> FnOnce(
                 &'a mut Store<StoreData>,
-                &'a World,
+                &'a Exports<'a>,
             ) -> Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>
             + Send,
     {
@@ -431,12 +436,12 @@ impl PluginEngine {
             }
         });
 
-        let pre = pre.clone();
         let started = std::time::Instant::now();
         let outcome = tokio::time::timeout(timeout, async {
             self.instances.fetch_add(1, Ordering::Relaxed);
-            let world = pre.instantiate_async(&mut store).await?;
-            f(&mut store, &world).await
+            let instance = pre.instance_pre.instantiate_async(&mut store).await?;
+            let exports = Exports::new(instance, &pre.exports);
+            f(&mut store, &exports).await
         })
         .await;
 
@@ -641,7 +646,14 @@ pub struct LoadedPlugin {
     pub api_version: String,
     /// SHA-256 of the component bytes, hex.
     pub hash: String,
-    pre: IntegrationPre<StoreData>,
+    pre: Instantiable,
+}
+
+/// A pre-instantiated component and where its hooks are: all a call needs to start an instance.
+#[derive(Clone)]
+pub(crate) struct Instantiable {
+    instance_pre: InstancePre<StoreData>,
+    exports: ExportIndices,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
