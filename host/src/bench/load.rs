@@ -16,17 +16,24 @@ pub type BoxedOp = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 /// Latencies up to a minute, in nanoseconds, to three significant digits.
 const MAX_LATENCY_NS: u64 = 60_000_000_000;
 
+/// The unit of `/proc`'s CPU times: Linux fixes it at 100 per second for every architecture
+/// it runs on (`USER_HZ`, whatever the kernel's own tick rate).
+const USER_HZ: u64 = 100;
+
 /// What a load run measured.
 #[derive(Debug, Clone)]
 pub struct Sample {
     latencies: Histogram<u64>,
     /// Wall-clock time the calls ran for, summed over merged runs.
     elapsed: Duration,
+    /// CPU time the whole bench process spent meanwhile, summed over merged runs; zero where
+    /// it cannot be read.
+    cpu: Duration,
 }
 
 impl Default for Sample {
     fn default() -> Self {
-        Self { latencies: new_histogram(), elapsed: Duration::ZERO }
+        Self { latencies: new_histogram(), elapsed: Duration::ZERO, cpu: Duration::ZERO }
     }
 }
 
@@ -45,6 +52,7 @@ impl Sample {
     pub fn merge(&mut self, other: &Sample) {
         self.latencies.add(&other.latencies).expect("histograms of the same bounds");
         self.elapsed += other.elapsed;
+        self.cpu += other.cpu;
     }
 
     /// Calls completed.
@@ -55,6 +63,15 @@ impl Sample {
     /// Wall-clock time the calls ran for; zero for samples recorded one by one.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
+    }
+
+    /// CPU time per call of the whole bench process (every thread: the load generator, the
+    /// upstream, the server under test), or `None` where it could not be read. On a machine
+    /// the load keeps busy, the ratio of two sides' throughputs is the inverse of theirs, and
+    /// their difference is what one side's server costs per call more than the other's.
+    pub fn cpu_per_call(&self) -> Option<Duration> {
+        let calls = u32::try_from(self.count()).ok().filter(|&n| n > 0)?;
+        (!self.cpu.is_zero()).then(|| self.cpu / calls)
     }
 
     /// Calls per second of wall-clock time.
@@ -84,7 +101,7 @@ where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), process_cpu());
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
@@ -99,7 +116,7 @@ where
             anyhow::Ok(sample)
         }));
     }
-    gather(tasks, started).await
+    gather(tasks, started, cpu).await
 }
 
 /// Runs `op` once per item, `concurrency` at a time, timing each call: for work that needs
@@ -111,7 +128,7 @@ where
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
     let queue = Arc::new(Mutex::new(items.into_iter()));
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), process_cpu());
     let mut tasks = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
         let (op, queue) = (op.clone(), queue.clone());
@@ -127,20 +144,34 @@ where
             anyhow::Ok(sample)
         }));
     }
-    gather(tasks, started).await
+    gather(tasks, started, cpu).await
 }
 
-/// Merges the tasks' samples; the whole run took from `started` until the last finished.
+/// Merges the tasks' samples; the whole run took from `started` until the last finished, and
+/// the process had used `cpu` at the start.
 async fn gather(
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Sample>>>,
     started: Instant,
+    cpu: Option<Duration>,
 ) -> anyhow::Result<Sample> {
     let mut total = Sample::default();
     for task in tasks {
         total.merge(&task.await.context("a load task panicked")??);
     }
     total.elapsed = started.elapsed();
+    total.cpu = cpu.zip(process_cpu()).map_or(Duration::ZERO, |(before, after)| after.saturating_sub(before));
     Ok(total)
+}
+
+/// The CPU time this process has used so far, every thread's user and system time, from
+/// `/proc/self/stat`; `None` off Linux.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces and parentheses, so count from its end:
+    // `utime` and `stime` are fields 14 and 15, the 12th and 13th after it.
+    let mut after_name = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let (user, system) = (after_name.next()?.parse::<u64>().ok()?, after_name.next()?.parse::<u64>().ok()?);
+    Some(Duration::from_millis((user + system) * 1000 / USER_HZ))
 }
 
 #[cfg(test)]
@@ -164,6 +195,34 @@ mod tests {
         .unwrap();
         assert_eq!(sample.count(), 10);
         assert_eq!(seen.load(Ordering::Relaxed), 55);
+    }
+
+    #[test]
+    fn cpu_time_is_read_and_grows_with_work() {
+        let before = process_cpu().expect("/proc/self/stat on Linux");
+        // Spin until the reading moves two of `/proc`'s 10 ms steps; the wall-clock cap only
+        // keeps a reading that never moves from hanging the test.
+        let (spin, mut x) = (Instant::now(), 0u64);
+        let mut after = before;
+        while after < before + Duration::from_millis(20) && spin.elapsed() < Duration::from_secs(30) {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            after = process_cpu().unwrap();
+        }
+        assert!(after >= before + Duration::from_millis(20), "{before:?} -> {after:?} in {:?}", spin.elapsed());
+    }
+
+    #[test]
+    fn cpu_per_call_divides_the_merged_time_by_the_calls() {
+        let mut sample = Sample { cpu: Duration::from_millis(3), ..Sample::default() };
+        assert_eq!(sample.cpu_per_call(), None, "no calls");
+        for _ in 0..3 {
+            sample.record(Duration::from_micros(10));
+        }
+        sample.merge(&Sample { cpu: Duration::from_millis(3), ..Sample::default() });
+        assert_eq!(sample.cpu_per_call(), Some(Duration::from_millis(2)));
+        assert_eq!(Sample::default().cpu_per_call(), None, "unreadable CPU time gives none");
     }
 
     #[tokio::test]

@@ -214,7 +214,9 @@ How to read this: each row runs Keyway and its baseline in this same run, interl
 they can be, on this machine. The machine is shared and noisy, so compare ratios between runs,
 not raw figures. ratio = Keyway / baseline: above 1 is better for rps and /s, worse for times
 and sizes; the target column says which way each row must go. \"+50 µs\" targets judge the
-difference of the two medians. A --quick run is a smoke test: its figures mean nothing.";
+difference of the two medians. In the JSON, each load row's sides carry cpu_us_per_call: the
+whole bench process's CPU time per call, so their difference is what Keyway costs per request
+more than its baseline. A --quick run is a smoke test: its figures mean nothing.";
 
 impl Report {
     /// The rows of a run with `plan`, which took `elapsed`.

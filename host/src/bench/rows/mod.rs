@@ -133,7 +133,7 @@ where
     Ok((keyway, baseline))
 }
 
-/// `p50`, `p99` and the call count of a sample, for a row's JSON details.
+/// `p50`, `p99`, the call count and the CPU time per call of a sample, for a row's JSON details.
 pub(crate) fn summary(sample: &Sample) -> serde_json::Value {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     serde_json::json!({
@@ -141,6 +141,7 @@ pub(crate) fn summary(sample: &Sample) -> serde_json::Value {
         "p99_us": us(sample.p99()),
         "rps": (!sample.elapsed().is_zero()).then(|| sample.rps()),
         "calls": sample.count(),
+        "cpu_us_per_call": sample.cpu_per_call().map(us),
     })
 }
 
