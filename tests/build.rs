@@ -30,6 +30,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("GUEST_RENAME", "guest_rename", "tests/guests"),
     ("GUEST_PROBE", "guest_probe", "tests/guests"),
     ("GUEST_WRONG_WORLD", "guest_wrong_world", "tests/guests"),
+    ("GUEST_WRONG_SIGNATURE", "guest_wrong_signature", "tests/guests"),
     ("GUEST_TOKEN_HUNT", "guest_token_hunt", "tests/guests"),
     ("GUEST_EXFIL", "guest_exfil", "tests/guests"),
     ("GUEST_SIGNER", "guest_signer", "tests/guests"),

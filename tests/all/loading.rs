@@ -2,7 +2,7 @@
 
 use keyway::egress::{EgressClient, EgressConfig};
 use keyway::engine::{API_VERSION, LoadError};
-use keyway_tests::components::{GUEST_PROBE, GUEST_WRONG_WORLD, STANDARD_OAUTH2};
+use keyway_tests::components::{GUEST_PROBE, GUEST_WRONG_SIGNATURE, GUEST_WRONG_WORLD, STANDARD_OAUTH2};
 
 use crate::engine;
 
@@ -77,6 +77,17 @@ async fn a_component_of_another_world_is_refused_by_name() {
     let message = err.to_string();
     assert!(message.contains("keyway:plugin/auth-flow@0.1.0"), "{message}");
     assert!(message.contains("run"), "names what it does export: {message}");
+}
+
+// Calls type-check only the hook they run, so the check of every hook's signature at load is
+// what keeps a plugin of the right names and a wrong type from being installed.
+#[tokio::test]
+async fn a_hook_of_the_wrong_type_is_refused_at_load() {
+    let err = try_load(GUEST_WRONG_SIGNATURE).await.unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::WrongWorld(_)), "{message}");
+    assert!(message.contains("expected `string` found `u32`"), "says what differs: {message}");
+    assert!(message.contains("keyway plugin build"), "says how to fix it: {message}");
 }
 
 #[tokio::test]

@@ -3,12 +3,15 @@
 //! The generated `IntegrationPre::instantiate_async` looks up and type-checks every export of
 //! every interface (the manifest's records, each hook's variants) on each instantiation, for a
 //! call that runs one hook: about 6% of a hook call's time. [`ExportIndices`] resolves each
-//! hook's name once, when the plugin loads; [`Exports`] then type-checks only the hook it calls,
-//! against the same signature the generated bindings use.
+//! hook's name once, when the plugin loads, where [`Exports::check_every_hook`] type-checks all
+//! of them once, so a plugin with a wrong signature is still refused at install; [`Exports`]
+//! then type-checks only the hook it calls, against the same signature the generated bindings
+//! use.
 
 use wasmtime::Store;
 use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower};
 
+use super::bindings::IntegrationIndices;
 use super::bindings::actions::{ActionContext, ActionError};
 use super::bindings::auth_flow::{
     AuthPlacement, AuthorizeRequest, CallbackResult, Credentials, Grant, RevokeTarget, TokenSet,
@@ -21,6 +24,8 @@ use super::{API_VERSION, PACKAGE};
 /// Where each hook sits in a plugin's component.
 #[derive(Clone)]
 pub(crate) struct ExportIndices {
+    /// The generated bindings' indices of every export, for the one check of all of them.
+    every: IntegrationIndices,
     get: ComponentExportIndex,
     authorize_url: ComponentExportIndex,
     parse_callback: ComponentExportIndex,
@@ -48,6 +53,7 @@ impl ExportIndices {
                 .ok_or_else(|| wasmtime::format_err!("instance export `{qualified}` does not have export `{name}`"))
         };
         Ok(Self {
+            every: IntegrationIndices::new(pre)?,
             get: lookup("metadata", "get")?,
             authorize_url: lookup("auth-flow", "authorize-url")?,
             parse_callback: lookup("auth-flow", "parse-callback")?,
@@ -87,6 +93,12 @@ impl<'a> Exports<'a> {
         let func = self.instance.get_typed_func::<P, (R,)>(&mut *store, index)?;
         let (answer,) = func.call_async(&mut *store, params).await?;
         Ok(answer)
+    }
+
+    /// Type-checks every hook of the instance, as the generated bindings do on each
+    /// instantiation: run once, when the plugin loads.
+    pub fn check_every_hook(&self, store: &mut Store<StoreData>) -> wasmtime::Result<()> {
+        self.indices.every.load(store, &self.instance).map(drop)
     }
 
     /// `metadata.get`.

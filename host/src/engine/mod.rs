@@ -352,8 +352,9 @@ impl PluginEngine {
         let (component, fresh) = self.compile(bytes, &hash).await?;
         let instance_pre =
             self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        // The generated bindings check that every export exists, with the messages users see;
-        // the calls then go through indices of our own (see `exports`).
+        // The generated bindings check that every export exists, with the messages users see,
+        // and (in the call below) that each has its signature; later calls go through indices
+        // of our own and check only the hook they run (see `exports`).
         let checked =
             IntegrationPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(shape_mismatch(&format!("{e:#}"))))?;
         let instance_pre = checked.instance_pre().clone();
@@ -362,8 +363,23 @@ impl PluginEngine {
 
         let env = CallEnv::sealed("(loading)", egress.clone());
         let (raw, _) = self
-            .call(&pre, env, "metadata.get", |store, exports| Box::pin(async move { exports.get(store).await }))
+            .call(&pre, env, "metadata.get", |store, exports| {
+                Box::pin(async move {
+                    // A wrong signature is the plugin's shape, not a failed call: kept apart
+                    // so it reaches the user as `WrongWorld` with how to fix it.
+                    match exports.check_every_hook(store) {
+                        Ok(()) => exports.get(store).await.map(Ok),
+                        Err(wrong) => Ok(Err(wrong)),
+                    }
+                })
+            })
             .await?;
+        let raw = raw.map_err(|e| {
+            LoadError::WrongWorld(format!(
+                "a hook's signature differs from `keyway:plugin@{API_VERSION}` ({e:#}); \
+                 rebuild it with this Keyway's `keyway-sdk` (`keyway plugin build`)"
+            ))
+        })?;
         let manifest = Manifest::from_wit(raw).map_err(LoadError::Manifest)?;
         if fresh {
             self.cache(&component, &hash).await;
