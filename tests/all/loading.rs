@@ -90,6 +90,24 @@ async fn a_hook_of_the_wrong_type_is_refused_at_load() {
     assert!(message.contains("keyway plugin build"), "says how to fix it: {message}");
 }
 
+// The guest's WIT is a copy of the plugin API with one type changed; it must stay that, or the
+// test above would check some other mismatch (or none) once the API moves on.
+#[test]
+fn the_wrong_signature_guest_differs_from_the_plugin_api_in_api_base_only() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace");
+    let read = |path: &str| std::fs::read_to_string(workspace.join(path)).expect(path);
+    let api = read("wit/plugin.wit");
+    let copy = read("tests/guests/guest-wrong-signature/wit/plugin.wit");
+    let right = "api-base: func(ctx: hook-context) -> result<string, auth-error>;";
+    let wrong = "api-base: func(ctx: hook-context) -> result<u32, auth-error>;";
+    assert_eq!(api.matches(right).count(), 1, "wit/plugin.wit no longer declares `{right}`");
+    assert_eq!(
+        copy,
+        api.replace(right, wrong),
+        "copy wit/plugin.wit to tests/guests/guest-wrong-signature/wit/ again, changing only `api-base` to return `u32`"
+    );
+}
+
 #[tokio::test]
 async fn another_api_version_is_refused_before_instantiation() {
     let bytes = crate::with_api_version(STANDARD_OAUTH2, "0.9.0");

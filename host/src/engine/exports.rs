@@ -4,9 +4,9 @@
 //! every interface (the manifest's records, each hook's variants) on each instantiation, for a
 //! call that runs one hook: about 6% of a hook call's time. [`ExportIndices`] resolves each
 //! hook's name once, when the plugin loads, where [`Exports::check_every_hook`] type-checks all
-//! of them once, so a plugin with a wrong signature is still refused at install; [`Exports`]
-//! then type-checks only the hook it calls, against the same signature the generated bindings
-//! use.
+//! of them once with the generated indices, so a plugin with a wrong signature is still refused
+//! at install; [`Exports`] then type-checks only the hook it calls, against the same signature
+//! the generated bindings use.
 
 use wasmtime::Store;
 use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, InstancePre, Lift, Lower};
@@ -24,8 +24,6 @@ use super::{API_VERSION, PACKAGE};
 /// Where each hook sits in a plugin's component.
 #[derive(Clone)]
 pub(crate) struct ExportIndices {
-    /// The generated bindings' indices of every export, for the one check of all of them.
-    every: IntegrationIndices,
     get: ComponentExportIndex,
     authorize_url: ComponentExportIndex,
     parse_callback: ComponentExportIndex,
@@ -53,7 +51,6 @@ impl ExportIndices {
                 .ok_or_else(|| wasmtime::format_err!("instance export `{qualified}` does not have export `{name}`"))
         };
         Ok(Self {
-            every: IntegrationIndices::new(pre)?,
             get: lookup("metadata", "get")?,
             authorize_url: lookup("auth-flow", "authorize-url")?,
             parse_callback: lookup("auth-flow", "parse-callback")?,
@@ -95,10 +92,11 @@ impl<'a> Exports<'a> {
         Ok(answer)
     }
 
-    /// Type-checks every hook of the instance, as the generated bindings do on each
-    /// instantiation: run once, when the plugin loads.
-    pub fn check_every_hook(&self, store: &mut Store<StoreData>) -> wasmtime::Result<()> {
-        self.indices.every.load(store, &self.instance).map(drop)
+    /// Type-checks every hook of the instance against `every`, the generated bindings'
+    /// indices of the same component, as they do on each instantiation: run once, when the
+    /// plugin loads.
+    pub fn check_every_hook(&self, store: &mut Store<StoreData>, every: &IntegrationIndices) -> wasmtime::Result<()> {
+        every.load(store, &self.instance).map(drop)
     }
 
     /// `metadata.get`.

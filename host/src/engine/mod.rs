@@ -25,7 +25,7 @@ pub use store::{ApiSession, CallEnv, LimitBreach};
 
 pub(crate) use manifest::fill_placeholders;
 
-use bindings::{Integration as World, IntegrationPre};
+use bindings::{Integration as World, IntegrationIndices};
 use exports::{ExportIndices, Exports};
 use store::StoreData;
 
@@ -352,12 +352,11 @@ impl PluginEngine {
         let (component, fresh) = self.compile(bytes, &hash).await?;
         let instance_pre =
             self.linker.instantiate_pre(&component).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        // The generated bindings check that every export exists, with the messages users see,
-        // and (in the call below) that each has its signature; later calls go through indices
-        // of our own and check only the hook they run (see `exports`).
-        let checked =
-            IntegrationPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(shape_mismatch(&format!("{e:#}"))))?;
-        let instance_pre = checked.instance_pre().clone();
+        // The generated bindings' indices check that every export exists, with the messages
+        // users see, and (in the call below) that each has its signature, once; later calls go
+        // through indices of our own and check only the hook they run (see `exports`).
+        let every = IntegrationIndices::new(&instance_pre)
+            .map_err(|e| LoadError::WrongWorld(shape_mismatch(&format!("{e:#}"))))?;
         let exports = ExportIndices::new(&instance_pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         let pre = Instantiable { instance_pre, exports };
 
@@ -367,7 +366,7 @@ impl PluginEngine {
                 Box::pin(async move {
                     // A wrong signature is the plugin's shape, not a failed call: kept apart
                     // so it reaches the user as `WrongWorld` with how to fix it.
-                    match exports.check_every_hook(store) {
+                    match exports.check_every_hook(store, &every) {
                         Ok(()) => exports.get(store).await.map(Ok),
                         Err(wrong) => Ok(Err(wrong)),
                     }
