@@ -251,15 +251,18 @@ impl ApiMemo {
     }
 }
 
-/// The memo key of `api-base` and `api-auth` for `plugin` on `ctx`: a SHA-256 over an
-/// unambiguous encoding (every field length-prefixed) of the memo's salt, the component hash and every field
-/// the hooks receive. The context holds the client secret and secret settings; only this
-/// digest of them is kept. The destructuring is exhaustive, so a field added to the context
-/// cannot be left out of the key.
-fn api_memo_key(salt: &str, plugin: &LoadedPlugin, ctx: &HookContext) -> [u8; 32] {
-    let HookContext { integration, inputs, metadata } = ctx;
-    let wit::Integration {
+/// The memo key of `api-base` and `api-auth` for the plugin of `plugin_hash` on this integration and connection:
+/// a SHA-256 over an unambiguous encoding (every field length-prefixed) of the memo's salt,
+/// the component hash, every field of the integration and the connection's inputs and
+/// metadata. That covers everything [`hook_context`] derives the hooks' view from, without
+/// building that view (a copy of every field) on each call. The integration holds the client
+/// secret and secret settings; only this digest of them is kept. Both destructurings are
+/// exhaustive, so a field added to either cannot be left out of the key.
+fn api_memo_key(salt: &str, plugin_hash: &str, integration: &IntegrationConfig, conn: &ConnectionState) -> [u8; 32] {
+    let IntegrationConfig {
+        name,
         auth_method,
+        plugin: plugin_name,
         client_id,
         client_secret,
         site,
@@ -268,45 +271,61 @@ fn api_memo_key(salt: &str, plugin: &LoadedPlugin, ctx: &HookContext) -> [u8; 32
         revoke_path,
         scopes,
         client_auth,
+        issuer,
         pkce,
         settings,
+        secret_settings,
+        mcp_web_request,
     } = integration;
+    // The hooks never see the credentials (they are filled into the placements per call) or
+    // the id: connections alike in the rest share one entry.
+    let ConnectionState { id: _, inputs, metadata, credentials: _ } = conn;
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
     };
-    field(b"keyway api-target memo v1");
+    field(b"keyway api-target memo v2");
     field(salt.as_bytes());
-    field(plugin.hash.as_bytes());
+    field(plugin_hash.as_bytes());
     let auth_method = match auth_method {
-        wit::AuthMethod::Oauth2 => "oauth2",
-        wit::AuthMethod::Basic => "basic",
-        wit::AuthMethod::Token => "token",
+        AuthMethod::Oauth2 => "oauth2",
+        AuthMethod::Basic => "basic",
+        AuthMethod::Token => "token",
     };
     field(auth_method.as_bytes());
-    for text in [client_id, client_secret, site, authorization_url, token_path] {
-        field(text.as_bytes());
-    }
-    match revoke_path {
-        Some(path) => {
-            field(b"some");
-            field(path.as_bytes());
+    let client_secret = client_secret.as_ref().map(|s| s.secret());
+    for text in [Some(name), Some(plugin_name), Some(client_id), Some(site), Some(authorization_url), Some(token_path)]
+        .into_iter()
+        .map(|t| t.map(String::as_str))
+        .chain([client_secret, revoke_path.as_deref(), issuer.as_deref()])
+    {
+        match text {
+            Some(text) => {
+                field(b"some");
+                field(text.as_bytes());
+            }
+            None => field(b"none"),
         }
-        None => field(b"none"),
     }
     field(&(scopes.len() as u64).to_le_bytes());
     for scope in scopes {
         field(scope.as_bytes());
     }
     let client_auth = match client_auth {
-        wit::ClientAuth::Basic => "basic",
-        wit::ClientAuth::Post => "post",
-        wit::ClientAuth::BasicAndPost => "basic-and-post",
+        ClientAuth::Basic => "basic",
+        ClientAuth::Post => "post",
+        ClientAuth::BasicAndPost => "basic-and-post",
     };
     field(client_auth.as_bytes());
-    field(&[u8::from(*pkce)]);
-    field(settings.as_bytes());
+    field(&[u8::from(*pkce), u8::from(*mcp_web_request)]);
+    // Serialising a `Value` cannot fail.
+    field(&serde_json::to_vec(settings).unwrap_or_default());
+    field(&(secret_settings.len() as u64).to_le_bytes());
+    for (k, v) in secret_settings {
+        field(k.as_bytes());
+        field(v.secret().as_bytes());
+    }
     for pairs in [inputs, metadata] {
         field(&(pairs.len() as u64).to_le_bytes());
         for (k, v) in pairs {
@@ -573,13 +592,13 @@ impl Flows {
         conn: &ConnectionState,
         trace: &Recorder,
     ) -> Result<ApiTarget, FlowError> {
-        let ctx = hook_context(integration, conn);
-        let key = api_memo_key(&self.api_memo.salt, plugin, &ctx);
+        let key = api_memo_key(&self.api_memo.salt, &plugin.hash, integration, conn);
         let memo = self.api_memo.get(&key);
         crate::metrics::cache_lookup(crate::metrics::CACHE_API_TARGETS, memo.is_some());
         let resolved = match memo {
             Some(resolved) => resolved,
             None => {
+                let ctx = hook_context(integration, conn);
                 let (resolved, sent) = self.resolve_api(plugin, integration, conn, ctx, trace).await?;
                 let resolved = Arc::new(resolved);
                 if sent == 0 {
@@ -888,14 +907,17 @@ fn check_metadata(entries: &[(String, String)]) -> Result<(), FlowError> {
 }
 
 fn resolve_api_url(base: &Url, path: &str) -> Result<Url, FlowError> {
-    if let Ok(absolute) = Url::parse(path) {
-        return Ok(absolute);
-    }
+    // A path is the common case, and no absolute URL starts with `/`: it is joined without
+    // first being tried (and failing) as one.
     if !path.starts_with('/') {
-        return Err(FlowError::Config(format!("API path `{path}` must start with `/` or be an absolute URL")));
+        return Url::parse(path)
+            .map_err(|_| FlowError::Config(format!("API path `{path}` must start with `/` or be an absolute URL")));
     }
     // Join onto the base's path, so a base of `https://x/v1` and a path `/users` give `/v1/users`.
-    let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
+    let base = base.as_str().trim_end_matches('/');
+    let mut joined = String::with_capacity(base.len() + path.len());
+    joined.push_str(base);
+    joined.push_str(path);
     Url::parse(&joined).map_err(|e| FlowError::Config(format!("API path `{path}`: {e}")))
 }
 
@@ -942,6 +964,7 @@ impl TemplateValues<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::ClientSecret;
 
     #[test]
     fn expiry_is_counted_from_when_the_request_was_sent() {
@@ -1020,6 +1043,69 @@ mod tests {
         let many = auth_flow::TokenSet { secrets: many, ..token_set("a", None) };
         let err = accept_token_set(many, SystemTime::now(), None).unwrap_err();
         assert!(err.to_string().contains("at most 16"), "{err}");
+    }
+
+    #[test]
+    fn the_api_memo_key_changes_with_whatever_the_hooks_see_and_nothing_else() {
+        let integration = IntegrationConfig::oauth2(
+            "crm",
+            "id-1",
+            "secret-1",
+            "https://crm.example.com",
+            "https://crm.example.com/authorize",
+            "/token",
+        );
+        let conn = ConnectionState {
+            id: "con_a".into(),
+            inputs: vec![("tenant".into(), "acme".into())],
+            metadata: vec![("region".into(), "eu".into())],
+            credentials: Credentials::Token(AccessToken::new("tok-a".to_string())),
+        };
+        let key = |i: &IntegrationConfig, c: &ConnectionState| api_memo_key("salt", "hash-1", i, c);
+        let base = key(&integration, &conn);
+
+        // Connections alike in what the hooks see share one entry, whatever their credentials.
+        let other = ConnectionState {
+            id: "con_b".into(),
+            credentials: Credentials::Token(AccessToken::new("tok-b".to_string())),
+            ..conn.clone()
+        };
+        assert_eq!(key(&integration, &other), base);
+
+        let changed_integration: Vec<(&str, IntegrationConfig)> = vec![
+            (
+                "client secret",
+                IntegrationConfig { client_secret: Some(ClientSecret::new("secret-2")), ..integration.clone() },
+            ),
+            ("no client secret", IntegrationConfig { client_secret: None, ..integration.clone() }),
+            ("site", IntegrationConfig { site: "https://crm2.example.com".into(), ..integration.clone() }),
+            ("scopes", IntegrationConfig { scopes: vec!["read".into()], ..integration.clone() }),
+            ("revoke path", IntegrationConfig { revoke_path: Some("/revoke".into()), ..integration.clone() }),
+            ("settings", IntegrationConfig { settings: serde_json::json!({"edition": "eu"}), ..integration.clone() }),
+            (
+                "secret settings",
+                IntegrationConfig {
+                    secret_settings: vec![("signing_key".into(), NamedSecretValue::new("k".to_string()))],
+                    ..integration.clone()
+                },
+            ),
+            ("pkce", IntegrationConfig { pkce: !integration.pkce, ..integration.clone() }),
+        ];
+        for (what, changed) in &changed_integration {
+            assert_ne!(key(changed, &conn), base, "{what}");
+        }
+        let changed_conn = [
+            ("inputs", ConnectionState { inputs: vec![("tenant".into(), "other".into())], ..conn.clone() }),
+            ("metadata", ConnectionState { metadata: vec![], ..conn.clone() }),
+        ];
+        for (what, changed) in &changed_conn {
+            assert_ne!(key(&integration, changed), base, "{what}");
+        }
+        assert_ne!(api_memo_key("salt", "hash-2", &integration, &conn), base, "another component");
+        assert_ne!(api_memo_key("pepper", "hash-1", &integration, &conn), base, "another memo's salt");
+        // Length prefixes keep fields apart: moving a byte from one field to the next is a new key.
+        let shifted = ConnectionState { inputs: vec![("tenan".into(), "tacme".into())], ..conn.clone() };
+        assert_ne!(key(&integration, &shifted), base);
     }
 
     #[test]

@@ -9,10 +9,10 @@
 //! `metrics` facade has no recorder and every helper is a no-op, so tests that run several
 //! servers in one process do not share counters.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use ::metrics::{counter, histogram};
+use ::metrics::{Label, SharedString, counter, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::engine::CallError;
@@ -121,17 +121,17 @@ pub async fn upkeep(handle: PrometheusHandle) {
 /// One REST API request: `route` is the matched route's template, never the raw path (which
 /// holds ids).
 pub fn http_request(route: &str, status: u16, elapsed: Duration) {
-    let labels = [("route", route.to_string()), ("status", status.to_string())];
-    counter!(HTTP_REQUESTS, &labels).increment(1);
-    histogram!(HTTP_REQUEST_DURATION, &labels).record(elapsed);
+    let labels = vec![shared_label("route", route), Label::new("status", status_label(Some(status)))];
+    counter!(HTTP_REQUESTS, labels.clone()).increment(1);
+    histogram!(HTTP_REQUEST_DURATION, labels).record(elapsed);
 }
 
 /// One Web API request through a connection of `integration`: the upstream's status, or
 /// `error` when the request failed before any answer.
 pub fn web_api_request(integration: &str, status: Option<u16>, elapsed: Duration) {
-    let labels = [("integration", integration.to_string()), ("status", status_label(status))];
-    counter!(WEB_API_REQUESTS, &labels).increment(1);
-    histogram!(WEB_API_DURATION, &labels).record(elapsed);
+    let labels = vec![shared_label("integration", integration), Label::new("status", status_label(status))];
+    counter!(WEB_API_REQUESTS, labels.clone()).increment(1);
+    histogram!(WEB_API_DURATION, labels).record(elapsed);
 }
 
 /// A refresh that succeeded.
@@ -209,9 +209,9 @@ pub fn action_run<T, E>(
 
 /// One API call an action made: the upstream's status, or `error` when none answered.
 pub fn action_api_call(integration: &str, status: Option<u16>, elapsed: Duration) {
-    let labels = [("integration", integration.to_string()), ("status", status_label(status))];
-    counter!(ACTION_API_CALLS, &labels).increment(1);
-    histogram!(ACTION_API_CALL_DURATION, &labels).record(elapsed);
+    let labels = vec![shared_label("integration", integration), Label::new("status", status_label(status))];
+    counter!(ACTION_API_CALLS, labels.clone()).increment(1);
+    histogram!(ACTION_API_CALL_DURATION, labels).record(elapsed);
 }
 
 /// One lookup in the in-memory cache named `cache` (one of the `CACHE_*` labels).
@@ -219,8 +219,35 @@ pub fn cache_lookup(cache: &'static str, hit: bool) {
     counter!(if hit { CACHE_HITS } else { CACHE_MISSES }, "cache" => cache).increment(1);
 }
 
-fn status_label(status: Option<u16>) -> String {
-    status.map_or_else(|| "error".to_string(), |s| s.to_string())
+/// A label whose value both a counter and a histogram take: shared, so the second copies a
+/// pointer rather than the text. These run on every request.
+fn shared_label(key: &'static str, value: &str) -> Label {
+    Label::new(key, SharedString::from_shared(Arc::from(value)))
+}
+
+/// A status as a label, without formatting the statuses APIs answer most.
+fn status_label(status: Option<u16>) -> SharedString {
+    let common = match status {
+        None => "error",
+        Some(200) => "200",
+        Some(201) => "201",
+        Some(202) => "202",
+        Some(204) => "204",
+        Some(304) => "304",
+        Some(400) => "400",
+        Some(401) => "401",
+        Some(403) => "403",
+        Some(404) => "404",
+        Some(409) => "409",
+        Some(422) => "422",
+        Some(429) => "429",
+        Some(500) => "500",
+        Some(502) => "502",
+        Some(503) => "503",
+        Some(504) => "504",
+        Some(other) => return SharedString::from_owned(other.to_string()),
+    };
+    SharedString::const_str(common)
 }
 
 #[cfg(test)]
@@ -259,5 +286,25 @@ mod tests {
         });
         assert!(text.contains(r#"keyway_cache_hits_total{cache="connections"} 2"#), "{text}");
         assert!(text.contains(r#"keyway_cache_misses_total{cache="connections"} 1"#), "{text}");
+    }
+
+    #[test]
+    fn web_api_requests_are_labelled_by_integration_and_status() {
+        let text = rendered(|| {
+            web_api_request("crm", Some(200), Duration::from_millis(3));
+            web_api_request("crm", Some(200), Duration::from_millis(3));
+            web_api_request("crm", Some(418), Duration::from_millis(3));
+            web_api_request("crm", None, Duration::from_millis(3));
+            http_request("/api/v1/connections/{id}/request", 200, Duration::from_millis(4));
+        });
+        for series in [
+            r#"keyway_web_api_requests_total{integration="crm",status="200"} 2"#,
+            r#"keyway_web_api_requests_total{integration="crm",status="418"} 1"#,
+            r#"keyway_web_api_requests_total{integration="crm",status="error"} 1"#,
+            r#"keyway_web_api_request_duration_seconds_count{integration="crm",status="200"} 2"#,
+            r#"keyway_http_requests_total{route="/api/v1/connections/{id}/request",status="200"} 1"#,
+        ] {
+            assert!(text.contains(series), "{series} in {text}");
+        }
     }
 }

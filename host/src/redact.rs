@@ -9,6 +9,8 @@
 //! re-encodes a value can defeat any matcher. What keeps credentials in is the egress
 //! allowlist, checked before a credential goes anywhere (see `flows` and `egress`).
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use keyway_policy::text::clip;
 
@@ -63,15 +65,23 @@ impl Redactor {
         if value.len() < 4 {
             return;
         }
-        let form: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        let percent = form.replace('+', "%20");
-        for v in [value.to_string(), form, percent] {
-            if !self.values.contains(&v) {
-                self.values.push(v);
+        // Every request registers its connection's secrets, most of them again and most of
+        // them plain (`[A-Za-z0-9._-]`, which no encoding changes): only a new spelling is
+        // copied, and the order is restored only when one was added.
+        let plain = value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_'));
+        let form: Cow<str> =
+            if plain { Cow::Borrowed(value) } else { form_urlencoded::byte_serialize(value.as_bytes()).collect() };
+        let percent = if form.contains('+') { Cow::Owned(form.replace('+', "%20")) } else { form.clone() };
+        let before = self.values.len();
+        for v in [value, &*form, &*percent] {
+            if !self.values.iter().any(|known| known == v) {
+                self.values.push(v.to_string());
             }
         }
-        // Longest first, so a secret that contains another is masked whole.
-        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        if self.values.len() != before {
+            // Longest first, so a secret that contains another is masked whole.
+            self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        }
     }
 
     /// Takes in another redactor's values.
@@ -91,11 +101,11 @@ impl Redactor {
 
     /// [`Redactor::scrub`] that copies `text` only when it holds a secret: most API answers
     /// hold none, and they are scrubbed on every request.
-    pub fn scrub_cow<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+    pub fn scrub_cow<'a>(&self, text: &'a str) -> Cow<'a, str> {
         // The values before the first one found are not in `text`, so skipping them masks
         // exactly what replacing them all in order would.
         let Some(first) = self.values.iter().position(|v| text.contains(v.as_str())) else {
-            return std::borrow::Cow::Borrowed(text);
+            return Cow::Borrowed(text);
         };
         let mut out = text.to_string();
         for value in &self.values[first..] {
@@ -103,7 +113,7 @@ impl Redactor {
                 out = out.replace(value, MASK);
             }
         }
-        std::borrow::Cow::Owned(out)
+        Cow::Owned(out)
     }
 
     pub(crate) fn header_value(&self, name: &str, value: &str) -> String {
@@ -198,7 +208,6 @@ pub fn add_basic_credentials(redactor: &mut Redactor, user: &str, pass: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::borrow::Cow;
 
     #[test]
     fn scrubbing_copies_only_text_that_holds_a_secret_and_masks_the_longest_first() {
@@ -209,5 +218,19 @@ mod tests {
         assert_eq!(redactor.scrub_cow("a tok-123-refresh and tok-123"), "a [redacted] and [redacted]");
         assert_eq!(redactor.scrub("x=tok%2D123"), "x=tok%2D123", "only the spellings the host derives");
         assert_eq!(redactor.scrub("q=tok-123"), "q=[redacted]");
+    }
+
+    #[test]
+    fn a_value_is_kept_once_in_each_of_its_spellings() {
+        let mut redactor = Redactor::default();
+        redactor.add("plain-token_1.x");
+        redactor.add("plain-token_1.x");
+        assert_eq!(redactor.values, ["plain-token_1.x"], "a plain value has one spelling, kept once");
+        redactor.add("with space+plus");
+        redactor.add("with space+plus");
+        assert_eq!(redactor.values.len(), 4, "{:?}", redactor.values);
+        assert_eq!(redactor.scrub("f=with+space%2Bplus"), "f=[redacted]", "form encoding");
+        assert_eq!(redactor.scrub("/with%20space%2Bplus"), "/[redacted]", "percent encoding");
+        assert_eq!(redactor.scrub("with space+plus"), "[redacted]");
     }
 }

@@ -19,9 +19,12 @@ impl Service {
         // Checked first: a malformed request should not cost a refresh.
         let call = api_call(req)?;
         let mut ctx = self.open_connection(who, id, Freshness::Callable).await?;
+        // Kept only where a 401 can be retried after a refresh: a token or Basic connection
+        // sends its one request as is.
+        let retry = ctx.state.credentials.tokens().map(|_| call.clone());
         let mut response =
-            self.flows.api_request(&ctx.plugin, &ctx.integration, &ctx.state, call.clone(), &Recorder::off()).await;
-        if let (Ok(r), Some(tokens)) = (&response, ctx.state.credentials.tokens())
+            self.flows.api_request(&ctx.plugin, &ctx.integration, &ctx.state, call, &Recorder::off()).await;
+        if let (Ok(r), Some(tokens), Some(call)) = (&response, ctx.state.credentials.tokens(), retry)
             && r.status == 401
         {
             let seen = tokens.access_token.secret().to_string();
