@@ -18,6 +18,7 @@
 //! opens a connection's credentials and an integration's client secret per use, and drops them
 //! with the request.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -60,7 +61,10 @@ impl<K: Eq + Hash + Clone, V> Map<K, V> {
         Self { entries: RwLock::new(HashMap::new()), generation: AtomicU64::new(0) }
     }
 
-    fn get(&self, key: &K) -> Option<Arc<V>> {
+    fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> Option<Arc<V>>
+    where
+        K: Borrow<Q>,
+    {
         self.entries.read().expect("cache map").get(key).cloned()
     }
 
@@ -173,7 +177,11 @@ impl HotCache {
 
     /// The row under `key` in `map`; `None` (a miss, or a cache that is not live) means: read
     /// the store.
-    pub(crate) fn lookup<K: Eq + Hash + Clone, V>(&self, map: &Map<K, V>, key: &K) -> Option<Arc<V>> {
+    pub(crate) fn lookup<K, Q, V>(&self, map: &Map<K, V>, key: &Q) -> Option<Arc<V>>
+    where
+        K: Eq + Hash + Clone + Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         if self.is_live() { map.get(key) } else { None }
     }
 
@@ -191,22 +199,29 @@ impl HotCache {
 
     /// The row under `key` in `map`, else what `fetch` reads from the store, kept for next time.
     /// `name` is the map's label in the hit and miss counters ([`crate::metrics::cache_lookup`]).
-    pub(crate) async fn read_through<K: Eq + Hash + Clone, V>(
+    /// A hit, which every request makes three times, neither copies the key nor builds the
+    /// store's query: both happen only on a miss.
+    pub(crate) async fn read_through<K, Q, V, Fut>(
         &self,
         name: &'static str,
         map: &Map<K, V>,
-        key: K,
-        fetch: impl Future<Output = Result<Option<V>, StoreError>>,
-    ) -> Result<Option<Arc<V>>, StoreError> {
-        let hit = self.lookup(map, &key);
+        key: &Q,
+        fetch: impl FnOnce() -> Fut,
+    ) -> Result<Option<Arc<V>>, StoreError>
+    where
+        K: Eq + Hash + Clone + Borrow<Q>,
+        Q: Eq + Hash + ToOwned<Owned = K> + ?Sized,
+        Fut: Future<Output = Result<Option<V>, StoreError>>,
+    {
+        let hit = self.lookup(map, key);
         crate::metrics::cache_lookup(name, hit.is_some());
         if let Some(hit) = hit {
             return Ok(Some(hit));
         }
         let ticket = self.ticket(map);
-        let Some(found) = fetch.await? else { return Ok(None) };
+        let Some(found) = fetch().await? else { return Ok(None) };
         let found = Arc::new(found);
-        self.fill(map, ticket, key, found.clone());
+        self.fill(map, ticket, key.to_owned(), found.clone());
         Ok(Some(found))
     }
 }
@@ -279,5 +294,22 @@ mod tests {
         let kept = ["a", "b", "c"].iter().filter(|n| cache.lookup(&cache.actions, &key(n)).is_some()).count();
         assert_eq!(kept, 2);
         assert!(cache.lookup(&cache.actions, &key("c")).is_some(), "the newest entry is kept");
+    }
+
+    #[tokio::test]
+    async fn a_hit_asks_nothing_of_the_store_and_a_miss_reads_it_once_and_keeps_it() {
+        let cache = HotCache::new(10);
+        cache.apply(Watch::Live);
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let read = || async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            Ok(Some((*action("a")).clone()))
+        };
+        let first = cache.read_through("test", &cache.actions, &key("a"), read).await.unwrap().unwrap();
+        let again = cache.read_through("test", &cache.actions, &key("a"), read).await.unwrap().unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "the second use was a hit");
+        assert!(Arc::ptr_eq(&first, &again));
+        let absent = cache.read_through("test", &cache.actions, &key("b"), || async { Ok(None) }).await.unwrap();
+        assert!(absent.is_none() && cache.lookup(&cache.actions, &key("b")).is_none(), "nothing is kept for a miss");
     }
 }

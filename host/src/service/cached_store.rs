@@ -30,31 +30,21 @@ impl CachedStore {
 
     /// The API key with this hash, from the cache when it is there.
     pub(crate) async fn cached_api_key(&self, hash: &str) -> Result<Option<Arc<ApiKeyRecord>>, StoreError> {
-        let fetch = self.inner.get_api_key_by_hash(hash);
-        self.cache.read_through(metrics::CACHE_API_KEYS, &self.cache.keys, hash.to_string(), fetch).await
+        let fetch = || self.inner.get_api_key_by_hash(hash);
+        self.cache.read_through(metrics::CACHE_API_KEYS, &self.cache.keys, hash, fetch).await
     }
 
     /// The integration with this id, from the cache when it is there.
     pub(crate) async fn cached_integration(&self, id: &str) -> Result<Option<Arc<IntegrationRecord>>, StoreError> {
         self.cache
-            .read_through(
-                metrics::CACHE_INTEGRATIONS,
-                &self.cache.integrations,
-                id.to_string(),
-                self.inner.get_integration(id),
-            )
+            .read_through(metrics::CACHE_INTEGRATIONS, &self.cache.integrations, id, || self.inner.get_integration(id))
             .await
     }
 
     /// The connection with this id, from the cache when it is there.
     pub(crate) async fn cached_connection(&self, id: &str) -> Result<Option<Arc<ConnectionRecord>>, StoreError> {
         self.cache
-            .read_through(
-                metrics::CACHE_CONNECTIONS,
-                &self.cache.connections,
-                id.to_string(),
-                self.inner.get_connection(id),
-            )
+            .read_through(metrics::CACHE_CONNECTIONS, &self.cache.connections, id, || self.inner.get_connection(id))
             .await
     }
 
@@ -66,7 +56,9 @@ impl CachedStore {
     ) -> Result<Option<Arc<ActionRecord>>, StoreError> {
         let key = (integration_id.to_string(), name.to_string());
         self.cache
-            .read_through(metrics::CACHE_ACTIONS, &self.cache.actions, key, self.inner.get_action(integration_id, name))
+            .read_through(metrics::CACHE_ACTIONS, &self.cache.actions, &key, || {
+                self.inner.get_action(integration_id, name)
+            })
             .await
     }
 

@@ -32,13 +32,13 @@ impl Service {
             response = self.flows.api_request(&ctx.plugin, &ctx.integration, &ctx.state, call, &Recorder::off()).await;
         }
         let (integration, state) = (&ctx.integration, &ctx.state);
-        let response = response.map_err(|e| match e {
+        let mut response = response.map_err(|e| match e {
             // The integration or its plugin is set up wrong: not the app's failure.
             FlowError::Config(m) => ServiceError::BadRequest(self.scrub(integration, state, &m)),
             other => ServiceError::Upstream(self.scrub(integration, state, &other.to_string())),
         })?;
-        let headers: BTreeMap<String, String> = response.headers.iter().cloned().collect();
         let is_json = response.header("content-type").is_some_and(|c| c.contains("json"));
+        let headers: BTreeMap<String, String> = std::mem::take(&mut response.headers).into_iter().collect();
         let body = if is_json {
             serde_json::from_slice(&response.body)
                 .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&response.body).into_owned()))
