@@ -66,7 +66,7 @@ impl Redactor {
             return;
         }
         // Every request registers its connection's secrets, most of them again and most of
-        // them plain (`[A-Za-z0-9._-]`, which no encoding changes): only a new spelling is
+        // them plain (`[A-Za-z0-9*._-]`, which no encoding changes): only a new spelling is
         // copied, and the order is restored only when one was added.
         let plain = value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_'));
         let form: Cow<str> =
