@@ -294,13 +294,11 @@ fn api_memo_key(salt: &str, plugin_hash: &str, integration: &IntegrationConfig, 
         AuthMethod::Token => "token",
     };
     field(auth_method.as_bytes());
-    let client_secret = client_secret.as_ref().map(|s| s.secret());
-    for text in [Some(name), Some(plugin_name), Some(client_id), Some(site), Some(authorization_url), Some(token_path)]
-        .into_iter()
-        .map(|t| t.map(String::as_str))
-        .chain([client_secret, revoke_path.as_deref(), issuer.as_deref()])
-    {
-        match text {
+    for text in [name, plugin_name, client_id, site, authorization_url, token_path] {
+        field(text.as_bytes());
+    }
+    for optional in [client_secret.as_ref().map(|s| s.secret()), revoke_path.as_deref(), issuer.as_deref()] {
+        match optional {
             Some(text) => {
                 field(b"some");
                 field(text.as_bytes());

@@ -66,14 +66,20 @@ impl Redactor {
             return;
         }
         // Every request registers its connection's secrets, most of them again and most of
-        // them plain (`[A-Za-z0-9*._-]`, which no encoding changes): only a new spelling is
-        // copied, and the order is restored only when one was added.
-        let plain = value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_'));
-        let form: Cow<str> =
-            if plain { Cow::Borrowed(value) } else { form_urlencoded::byte_serialize(value.as_bytes()).collect() };
-        let percent = if form.contains('+') { Cow::Owned(form.replace('+', "%20")) } else { form.clone() };
+        // them plain (no encoding changes them): only a new spelling is copied, and the order
+        // is restored only when one was added.
+        let mut parts = form_urlencoded::byte_serialize(value.as_bytes());
+        let first = parts.next().unwrap_or_default();
+        // The serializer yields unchanged runs whole and each encoded byte alone (1 or 3
+        // characters), so a first part as long as the value is the value, unchanged.
+        let form: Cow<str> = if first.len() == value.len() {
+            Cow::Borrowed(value)
+        } else {
+            std::iter::once(first).chain(parts).collect()
+        };
+        let percent = form.contains('+').then(|| form.replace('+', "%20"));
         let before = self.values.len();
-        for v in [value, &*form, &*percent] {
+        for v in [Some(value), Some(&*form), percent.as_deref()].into_iter().flatten() {
             if !self.values.iter().any(|known| known == v) {
                 self.values.push(v.to_string());
             }
