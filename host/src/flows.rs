@@ -597,7 +597,9 @@ impl Flows {
             Some(resolved) => resolved,
             None => {
                 let ctx = hook_context(integration, conn);
-                let (resolved, sent) = self.resolve_api(plugin, integration, conn, ctx, trace).await?;
+                // Boxed: the hooks' instance calls are most of this future's size, and a memo
+                // hit (nearly every call) should not carry room for them.
+                let (resolved, sent) = Box::pin(self.resolve_api(plugin, integration, conn, ctx, trace)).await?;
                 let resolved = Arc::new(resolved);
                 if sent == 0 {
                     self.api_memo.insert(key, resolved.clone());
@@ -689,7 +691,8 @@ impl Flows {
         Ok(match &target.signer {
             Some(plugin) => {
                 // The signed request may point anywhere: egress parses and checks it afresh.
-                let signed = self.sign(plugin, integration, conn, request, redactor).await?;
+                // Boxed, so plugins that sign nothing do not carry the hook call's room.
+                let signed = Box::pin(self.sign(plugin, integration, conn, request, redactor)).await?;
                 self.egress.send(allowlist, &signed, redactor, trace).await?
             }
             None => self.egress.send_parsed(allowlist, &request, url, redactor, trace).await?,

@@ -180,15 +180,19 @@ impl PluginRegistry {
 
     /// The plugin an integration names: `name` is the newest installed version,
     /// `name@version` a pinned one.
+    ///
+    /// Every API call resolves its plugin here, and almost always finds it loaded: the rare
+    /// paths (re-reading the catalog, loading a component) are boxed, so the common future,
+    /// which each request carries and copies, has no room for them.
     pub async fn resolve(&self, spec: &str) -> Result<Arc<LoadedPlugin>, RegistryError> {
         if self.catalog.read().expect("registry lock").refreshed.elapsed() > CATALOG_TTL {
-            self.refresh_catalog().await?;
+            Box::pin(self.refresh_catalog()).await?;
         }
         let entry = match self.find(spec) {
             Some(entry) => entry,
             None => {
                 // Maybe installed on another replica since the last refresh.
-                self.refresh_catalog().await?;
+                Box::pin(self.refresh_catalog()).await?;
                 self.find(spec).ok_or_else(|| {
                     RegistryError::NotFound(format!(
                         "no plugin `{spec}` is installed (installed: {}); install it with `keyway plugin install`",
@@ -197,7 +201,10 @@ impl PluginRegistry {
                 })?
             }
         };
-        self.loaded_or_load(&entry.hash).await
+        match self.loaded(&entry.hash) {
+            Some(plugin) => Ok(plugin),
+            None => Box::pin(self.loaded_or_load(&entry.hash)).await,
+        }
     }
 
     fn find(&self, spec: &str) -> Option<CatalogEntry> {
@@ -211,8 +218,8 @@ impl PluginRegistry {
     }
 
     async fn loaded_or_load(&self, hash: &str) -> Result<Arc<LoadedPlugin>, RegistryError> {
-        if let Some(plugin) = self.loaded.read().expect("registry lock").get(hash) {
-            return Ok(plugin.clone());
+        if let Some(plugin) = self.loaded(hash) {
+            return Ok(plugin);
         }
         let record = self
             .store

@@ -61,7 +61,9 @@ impl Service {
                 .tokens()
                 .is_some_and(|t| t.expires_within(self.settings.refresh_margin, SystemTime::now()))
         {
-            self.refresh_ctx(&mut ctx, Need::Expiring).await?;
+            // Boxed: a refresh's future is most of this one's size, and every request would
+            // otherwise carry (and copy) room for the refresh it almost never makes.
+            Box::pin(self.refresh_ctx(&mut ctx, Need::Expiring)).await?;
         }
         Ok(ctx)
     }

@@ -28,7 +28,8 @@ impl Service {
             && r.status == 401
         {
             let seen = tokens.access_token.secret().to_string();
-            self.refresh_ctx(&mut ctx, Need::Rejected(seen)).await?;
+            // Boxed, as in `open_connection`: the rare refresh keeps the common future small.
+            Box::pin(self.refresh_ctx(&mut ctx, Need::Rejected(seen))).await?;
             response = self.flows.api_request(&ctx.plugin, &ctx.integration, &ctx.state, call, &Recorder::off()).await;
         }
         let (integration, state) = (&ctx.integration, &ctx.state);
