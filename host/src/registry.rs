@@ -201,10 +201,7 @@ impl PluginRegistry {
                 })?
             }
         };
-        match self.loaded(&entry.hash) {
-            Some(plugin) => Ok(plugin),
-            None => Box::pin(self.loaded_or_load(&entry.hash)).await,
-        }
+        self.loaded_or_load(&entry.hash).await
     }
 
     fn find(&self, spec: &str) -> Option<CatalogEntry> {
@@ -218,9 +215,15 @@ impl PluginRegistry {
     }
 
     async fn loaded_or_load(&self, hash: &str) -> Result<Arc<LoadedPlugin>, RegistryError> {
-        if let Some(plugin) = self.loaded(hash) {
-            return Ok(plugin);
+        match self.loaded(hash) {
+            Some(plugin) => Ok(plugin),
+            // Boxed: reading and compiling a component is most of this future's size.
+            None => Box::pin(self.load_stored(hash)).await,
         }
+    }
+
+    /// Reads the component `hash` from the store and loads it.
+    async fn load_stored(&self, hash: &str) -> Result<Arc<LoadedPlugin>, RegistryError> {
         let record = self
             .store
             .get_plugin(hash)
