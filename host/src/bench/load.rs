@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use hdrhistogram::Histogram;
 
+use super::marker;
+
 /// One call of an operation whose future is boxed: for closures whose futures cannot be named.
 pub type BoxedOp = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
@@ -29,11 +31,23 @@ pub struct Sample {
     /// CPU time the whole bench process spent meanwhile, summed over merged runs; zero where
     /// it cannot be read.
     cpu: Duration,
+    /// The marked segments this sample is made of, in order.
+    segments: Vec<Segment>,
+}
+
+/// One timed run between two [marks](super::marker::mark) ([`for_duration_marked`]): under
+/// callgrind, profile `<out>.<profile>` holds the work of its `calls` calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Segment {
+    /// The number of the mark that ended it.
+    pub profile: u64,
+    /// Calls completed in it.
+    pub calls: u64,
 }
 
 impl Default for Sample {
     fn default() -> Self {
-        Self { latencies: new_histogram(), elapsed: Duration::ZERO, cpu: Duration::ZERO }
+        Self { latencies: new_histogram(), elapsed: Duration::ZERO, cpu: Duration::ZERO, segments: Vec::new() }
     }
 }
 
@@ -53,6 +67,12 @@ impl Sample {
         self.latencies.add(&other.latencies).expect("histograms of the same bounds");
         self.elapsed += other.elapsed;
         self.cpu += other.cpu;
+        self.segments.extend_from_slice(&other.segments);
+    }
+
+    /// The marked segments it is made of.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
     }
 
     /// Calls completed.
@@ -101,22 +121,54 @@ where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
+    run_for(concurrency, duration, op, false).await
+}
+
+/// [`for_duration`] between two [marks](super::marker::mark): the first just before the
+/// first call, the second just after the last. The histograms' set-up and merge fall outside
+/// them, so a callgrind profile between the two holds the calls' work and little else.
+pub async fn for_duration_marked<F, Fut>(concurrency: usize, duration: Duration, op: F) -> anyhow::Result<Sample>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    run_for(concurrency, duration, op, true).await
+}
+
+async fn run_for<F, Fut>(concurrency: usize, duration: Duration, op: F, marked: bool) -> anyhow::Result<Sample>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    // Each histogram is a few hundred KiB of zeroes: made before the clock (and the mark).
+    let samples: Vec<Sample> = (0..concurrency).map(|_| Sample::default()).collect();
+    if marked {
+        marker::mark();
+    }
     let (started, cpu) = (Instant::now(), process_cpu());
     let deadline = started + duration;
-    let mut tasks = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        let op = op.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut sample = Sample::default();
-            while Instant::now() < deadline {
-                let call = Instant::now();
-                op().await?;
-                sample.record(call.elapsed());
-            }
-            anyhow::Ok(sample)
-        }));
+    let tasks = samples
+        .into_iter()
+        .map(|mut sample| {
+            let op = op.clone();
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let call = Instant::now();
+                    op().await?;
+                    sample.record(call.elapsed());
+                }
+                anyhow::Ok(sample)
+            })
+        })
+        .collect();
+    let samples = join(tasks).await?;
+    let (elapsed, cpu) = (started.elapsed(), cpu_since(cpu));
+    let end = marked.then(marker::mark);
+    let mut total = merged(samples, elapsed, cpu);
+    if let Some(profile) = end {
+        total.segments = vec![Segment { profile, calls: total.count() }];
     }
-    gather(tasks, started, cpu).await
+    Ok(total)
 }
 
 /// Runs `op` once per item, `concurrency` at a time, timing each call: for work that needs
@@ -144,23 +196,33 @@ where
             anyhow::Ok(sample)
         }));
     }
-    gather(tasks, started, cpu).await
+    let samples = join(tasks).await?;
+    Ok(merged(samples, started.elapsed(), cpu_since(cpu)))
 }
 
-/// Merges the tasks' samples; the whole run took from `started` until the last finished, and
-/// the process had used `cpu` at the start.
-async fn gather(
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Sample>>>,
-    started: Instant,
-    cpu: Option<Duration>,
-) -> anyhow::Result<Sample> {
-    let mut total = Sample::default();
+/// Waits for every load task; the first failed call is the run's error.
+async fn join(tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Sample>>>) -> anyhow::Result<Vec<Sample>> {
+    let mut samples = Vec::with_capacity(tasks.len());
     for task in tasks {
-        total.merge(&task.await.context("a load task panicked")??);
+        samples.push(task.await.context("a load task panicked")??);
     }
-    total.elapsed = started.elapsed();
-    total.cpu = cpu.zip(process_cpu()).map_or(Duration::ZERO, |(before, after)| after.saturating_sub(before));
-    Ok(total)
+    Ok(samples)
+}
+
+/// The tasks' samples as one, for a run of `elapsed` that used `cpu`.
+fn merged(samples: Vec<Sample>, elapsed: Duration, cpu: Duration) -> Sample {
+    let mut total = Sample::default();
+    for sample in &samples {
+        total.merge(sample);
+    }
+    total.elapsed = elapsed;
+    total.cpu = cpu;
+    total
+}
+
+/// The CPU time used since the process had used `before`; zero where it cannot be read.
+fn cpu_since(before: Option<Duration>) -> Duration {
+    before.zip(process_cpu()).map_or(Duration::ZERO, |(before, after)| after.saturating_sub(before))
 }
 
 /// The CPU time this process has used so far, every thread's user and system time, from

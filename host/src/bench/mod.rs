@@ -6,6 +6,7 @@
 //! 127.0.0.1 port 0; nothing leaves loopback.
 //!
 //! - [`load`]: the load generator (concurrent tokio tasks, a latency histogram).
+//! - [`marker`]: the marks between timed segments, for counting a row under callgrind.
 //! - [`upstream`]: the app's Web API the calls go to, answering static JSON after a delay.
 //! - [`passthrough`]: the baseline of the `/request` rows, a bare axum + reqwest forwarder.
 //! - [`keyway`]: an in-process Keyway server, assembled from the library as `serve` does.
@@ -19,6 +20,7 @@
 pub mod child;
 pub mod keyway;
 pub mod load;
+pub mod marker;
 pub mod passthrough;
 pub mod report;
 pub mod rows;
@@ -48,6 +50,12 @@ pub struct BenchArgs {
     /// the others: `request`, `hook`, `exchange`, `action`, `startup`, `memory`, `propagation`.
     #[arg(long, value_name = "BENCHMARKS", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(rows::GROUPS))]
     pub only: Vec<String>,
+    /// The length of each timed segment of the interleaved (`/request`) rows, in milliseconds,
+    /// instead of the plan's 1,500 (250 with `--quick`). Under callgrind, where everything runs
+    /// about 50 times slower, longer segments keep each one's fixed cost (spawning the load
+    /// tasks) from weighing on its per-call figures.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub segment_ms: Option<u64>,
 }
 
 /// How long and how hard each benchmark runs.
@@ -119,9 +127,20 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The plan `args` ask for: the full run or `--quick`, with `--segment-ms` applied.
+    pub fn for_args(args: &BenchArgs) -> Self {
+        let mut plan = Self::new(args.quick);
+        if let Some(ms) = args.segment_ms {
+            plan.segment = Duration::from_millis(ms);
+        }
+        plan
+    }
+}
+
 /// Runs every benchmark, prints the table to `out` and writes the JSON file.
 pub async fn run(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let plan = Plan::new(args.quick);
+    let plan = Plan::for_args(&args);
     let started = Instant::now();
     writeln!(
         out,
@@ -156,5 +175,17 @@ mod tests {
         let error = Cli::try_parse_from(["keyway", "--only", "hooks"]).err().unwrap().to_string();
         assert!(error.contains("invalid value 'hooks'"), "{error}");
         assert!(error.contains("request, hook, exchange, action, startup, memory, propagation"), "{error}");
+    }
+
+    #[test]
+    fn segment_ms_lengthens_only_the_segments() {
+        let cli = Cli::try_parse_from(["keyway", "--quick", "--segment-ms", "6000"]).unwrap();
+        let plan = super::Plan::for_args(&cli.bench);
+        assert_eq!(plan.segment, std::time::Duration::from_secs(6));
+        assert_eq!(plan.rounds, super::Plan::new(true).rounds, "the rest of the --quick plan stays");
+        let default = super::Plan::for_args(&Cli::try_parse_from(["keyway"]).unwrap().bench);
+        assert_eq!(default.segment, super::Plan::new(false).segment);
+        let error = Cli::try_parse_from(["keyway", "--segment-ms", "0"]).err().unwrap().to_string();
+        assert!(error.contains("--segment-ms"), "{error}");
     }
 }

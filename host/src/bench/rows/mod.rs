@@ -103,7 +103,8 @@ pub(crate) fn unique(prefix: &str) -> String {
 
 /// Runs `keyway_op` and `baseline_op` at `concurrency` for the plan's rounds of segments,
 /// alternating which goes first, after an untimed warm-up of each: drift in the shared
-/// machine's load then hits both sides alike.
+/// machine's load then hits both sides alike. Each segment is [marked](super::marker), so a
+/// callgrind run can count its calls' instructions apart from everything else.
 pub(crate) async fn interleaved<K, KF, B, BF>(
     plan: &Plan,
     concurrency: usize,
@@ -122,10 +123,10 @@ where
     for round in 0..plan.rounds {
         for keyway_turn in [round % 2 == 1, round % 2 == 0] {
             if keyway_turn {
-                keyway
-                    .merge(&load::for_duration(concurrency, plan.segment, keyway_op.clone()).await.context("Keyway")?);
+                let segment = load::for_duration_marked(concurrency, plan.segment, keyway_op.clone()).await;
+                keyway.merge(&segment.context("Keyway")?);
             } else {
-                let segment = load::for_duration(concurrency, plan.segment, baseline_op.clone()).await;
+                let segment = load::for_duration_marked(concurrency, plan.segment, baseline_op.clone()).await;
                 baseline.merge(&segment.context("baseline")?);
             }
         }
@@ -133,16 +134,21 @@ where
     Ok((keyway, baseline))
 }
 
-/// `p50`, `p99`, the call count and the CPU time per call of a sample, for a row's JSON details.
+/// `p50`, `p99`, the call count and the CPU time per call of a sample, and its marked
+/// segments if it has any, for a row's JSON details.
 pub(crate) fn summary(sample: &Sample) -> serde_json::Value {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    serde_json::json!({
+    let mut summary = serde_json::json!({
         "p50_us": us(sample.p50()),
         "p99_us": us(sample.p99()),
         "rps": (!sample.elapsed().is_zero()).then(|| sample.rps()),
         "calls": sample.count(),
         "cpu_us_per_call": sample.cpu_per_call().map(us),
-    })
+    });
+    if !sample.segments().is_empty() {
+        summary["segments"] = serde_json::json!(sample.segments());
+    }
+    summary
 }
 
 /// POSTs `body` to `url` with `key` and checks that the answer is a 200 wrapping the
@@ -163,4 +169,37 @@ pub(crate) async fn post_forwarded(client: &reqwest::Client, url: &str, key: &st
         anyhow::bail!("POST {url} answered {status}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(300)]));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn each_side_names_the_marked_segment_of_every_call_it_counts() {
+        let plan =
+            Plan { rounds: 2, segment: Duration::from_millis(20), warmup: Duration::from_millis(5), ..Plan::new(true) };
+        let op = || async {
+            tokio::task::yield_now().await;
+            anyhow::Ok(())
+        };
+        let (keyway, baseline) = interleaved(&plan, 2, op, op).await.unwrap();
+
+        for side in [&keyway, &baseline] {
+            assert_eq!(side.segments().len(), plan.rounds);
+            assert_eq!(side.segments().iter().map(|s| s.calls).sum::<u64>(), side.count());
+            assert!(side.segments().iter().all(|s| s.calls > 0));
+        }
+        let mut profiles: Vec<u64> = keyway.segments().iter().chain(baseline.segments()).map(|s| s.profile).collect();
+        profiles.sort_unstable();
+        profiles.dedup();
+        assert_eq!(profiles.len(), 2 * plan.rounds, "every segment ends at a mark of its own");
+        // Round 0 runs the baseline first, round 1 Keyway first: the middle two are Keyway's.
+        let (k, b) = (keyway.segments(), baseline.segments());
+        assert!(b[0].profile < k[0].profile && k[0].profile < k[1].profile && k[1].profile < b[1].profile);
+        assert_eq!(summary(&keyway)["segments"][1]["profile"], k[1].profile);
+        assert!(summary(&Sample::default()).get("segments").is_none(), "unmarked samples say nothing of segments");
+    }
 }
