@@ -914,6 +914,40 @@ fn resolve_api_url(base: &Url, path: &str) -> Result<Url, FlowError> {
         return Url::parse(path)
             .map_err(|_| FlowError::Config(format!("API path `{path}` must start with `/` or be an absolute URL")));
     }
+    if base.query().is_some() || base.fragment().is_some() || base.cannot_be_a_base() {
+        return join_and_parse(base, path);
+    }
+    // The base is already parsed: only the path, query and fragment are new. Setting them
+    // runs the parser's own path and query steps, so the result is the URL that parsing the
+    // joined text gives, without parsing the scheme and host again (IDNA mapping included)
+    // on every call. Parsing text trims C0 controls and spaces from its end first.
+    let path = path.trim_end_matches(|c: char| c <= ' ');
+    let (rest, fragment) = match path.split_once('#') {
+        Some((rest, fragment)) => (rest, Some(fragment)),
+        None => (path, None),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    let prefix = base.path().trim_end_matches('/');
+    let mut url = base.clone();
+    if prefix.is_empty() {
+        url.set_path(path);
+    } else {
+        let mut joined = String::with_capacity(prefix.len() + path.len());
+        joined.push_str(prefix);
+        joined.push_str(path);
+        url.set_path(&joined);
+    }
+    url.set_query(query);
+    url.set_fragment(fragment);
+    Ok(url)
+}
+
+/// Joins `path` onto the text of `base` and parses the whole: for bases with a query or a
+/// fragment, where the text's order (query before the joined path) decides the result.
+fn join_and_parse(base: &Url, path: &str) -> Result<Url, FlowError> {
     // Join onto the base's path, so a base of `https://x/v1` and a path `/users` give `/v1/users`.
     let base = base.as_str().trim_end_matches('/');
     let mut joined = String::with_capacity(base.len() + path.len());
@@ -1135,6 +1169,53 @@ mod tests {
     fn api_paths_join_onto_the_base_path() {
         let base = Url::parse("https://api.example.com/v1/").unwrap();
         assert_eq!(resolve_api_url(&base, "/users").unwrap().as_str(), "https://api.example.com/v1/users");
+        assert_eq!(
+            resolve_api_url(&base, "/users?page=2#top").unwrap().as_str(),
+            "https://api.example.com/v1/users?page=2#top"
+        );
         assert!(resolve_api_url(&base, "users").is_err());
+    }
+
+    /// Setting the path, query and fragment on the parsed base must give exactly what
+    /// parsing the joined text gives, for any path: the tricky characters below (dot
+    /// segments, backslashes, spaces, controls, `%`, `?` and `#` in every order, non-ASCII)
+    /// in 20,000 seeded combinations, on bases with and without a path.
+    #[test]
+    fn a_joined_api_path_is_the_url_the_joined_text_parses_to() {
+        let pieces = [
+            "/", "a", "v1", ".", "..", "%2e", "%2E%2e", "\\", "?", "#", "&", "=", " ", "\t", "\n", "%", "%zz", "%20",
+            "é", "😀", "//", "@", ":", ";", "'", "\"", "<", ">", "^", "`", "{", "}", "|", "[", "]", "\u{0}", "\u{7f}",
+            "\r", "\u{1f}", "\u{a0}", "%25", "ß",
+        ];
+        let bases = [
+            "https://api.example.com/v1/",
+            "https://api.example.com",
+            "http://127.0.0.2:8080/a/b//",
+            "https://xn--bcher-kva.example/%7Euser/",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for case in 0..20_000 {
+            let mut path = String::from("/");
+            for _ in 0..next(8) {
+                path.push_str(pieces[next(pieces.len())]);
+            }
+            let base = Url::parse(bases[case % bases.len()]).unwrap();
+            let fast = resolve_api_url(&base, &path).map(|u| u.to_string()).map_err(|e| e.to_string());
+            let slow = join_and_parse(&base, &path).map(|u| u.to_string()).map_err(|e| e.to_string());
+            assert_eq!(fast, slow, "base {base}, path {path:?}");
+        }
+    }
+
+    #[test]
+    fn a_base_with_a_query_keeps_the_joined_text_meaning() {
+        let base = Url::parse("https://api.example.com/v1?tenant=7").unwrap();
+        let joined = resolve_api_url(&base, "/users").unwrap();
+        assert_eq!(joined.as_str(), join_and_parse(&base, "/users").unwrap().as_str());
     }
 }
