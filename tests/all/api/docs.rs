@@ -4,7 +4,11 @@ use reqwest::Method;
 
 use super::{Api, Backend, both_backends};
 
-both_backends!(openapi_lists_every_path_and_healthz_answers, every_operation_declares_its_path_params_and_its_401);
+both_backends!(
+    openapi_lists_every_path_and_healthz_answers,
+    every_operation_declares_its_path_params_and_its_401,
+    a_path_no_route_matches_answers_in_the_api_shape_only_under_the_api
+);
 
 async fn openapi_lists_every_path_and_healthz_answers(backend: Backend) {
     let Some(api) = Api::start(backend).await else { return };
@@ -75,4 +79,23 @@ async fn every_operation_declares_its_path_params_and_its_401(backend: Backend) 
         }
     }
     assert!(problems.is_empty(), "openapi.json is not exact:\n{}", problems.join("\n"));
+}
+
+/// The API's routes are registered under their full paths, with one fallback for the whole
+/// application: a path under `/api/v1` that no route matches still answers in the API's error
+/// shape, naming the path, and any other unknown path gets a bare 404.
+async fn a_path_no_route_matches_answers_in_the_api_shape_only_under_the_api(backend: Backend) {
+    let Some(api) = Api::start(backend).await else { return };
+    for path in ["/api/v1/connections/", "/api/v1", "/api/v1/", "/api/v1/no/such/thing"] {
+        let reply = api.request(Method::GET, path, None, None).await;
+        let (code, _, message) = reply.error(404);
+        assert_eq!(code, "not_found", "{path}");
+        assert!(message.contains(&format!("`{path}`")) && message.contains("openapi.json"), "{path}: {message}");
+    }
+    for path in ["/api/v1x", "/nowhere"] {
+        let reply = api.request(Method::GET, path, None, None).await;
+        assert_eq!((reply.status, reply.text.as_str()), (404, ""), "{path}");
+    }
+    let wrong_method = api.request(Method::GET, "/api/v1/connections/con_1/request", None, None).await;
+    assert_eq!(wrong_method.status, 405, "a known path keeps its 405: {}", wrong_method.text);
 }
