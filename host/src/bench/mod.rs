@@ -125,9 +125,7 @@ impl Plan {
             }
         }
     }
-}
 
-impl Plan {
     /// The plan `args` ask for: the full run or `--quick`, with `--segment-ms` applied.
     pub fn for_args(args: &BenchArgs) -> Self {
         let mut plan = Self::new(args.quick);

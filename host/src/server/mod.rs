@@ -118,7 +118,7 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
         return axum::http::StatusCode::NOT_FOUND.into_response();
     }
     error::ApiError(crate::service::ServiceError::NotFound(format!(
-        "no such API path `{}`; `GET /api/v1/openapi.json` lists them",
+        "no such API path `{}`; `GET {API}/openapi.json` lists them",
         uri.path()
     )))
     .into_response()
