@@ -10,6 +10,7 @@
 //! before anything could rewrite the request (Spin once had it the other way round). The
 //! rules themselves are pure functions in `keyway-policy`.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -213,10 +214,26 @@ impl EgressConfig {
     /// Whether `url` may use its scheme: https always; plain http only to an address on
     /// `allowed_networks` or a host on `insecure_http_hosts`.
     pub fn check_scheme(&self, url: &Url) -> Result<(), EgressError> {
+        self.scheme_rule(url, || HostName::of_url(url).map(Cow::Owned))
+    }
+
+    /// [`EgressConfig::check_scheme`] for a caller that already normalised `url`'s host
+    /// (`host` is `HostName::of_url(url)`).
+    pub fn check_scheme_of(&self, url: &Url, host: &HostName) -> Result<(), EgressError> {
+        debug_assert_eq!(Ok(host), HostName::of_url(url).as_ref(), "`host` must be `url`'s host, normalised");
+        self.scheme_rule(url, || Ok(Cow::Borrowed(host)))
+    }
+
+    /// The scheme rule; `host` is asked for only where the rule needs it (plain http).
+    fn scheme_rule<'h>(
+        &self,
+        url: &Url,
+        host: impl FnOnce() -> Result<Cow<'h, HostName>, keyway_policy::host::HostError>,
+    ) -> Result<(), EgressError> {
         match url.scheme() {
             "https" => Ok(()),
             "http" => {
-                let host = HostName::of_url(url).map_err(|e| EgressError::Denied(e.to_string()))?;
+                let host = host().map_err(|e| EgressError::Denied(e.to_string()))?;
                 let allowed = match host.ip() {
                     Some(ip) => is_allowed(ip, &self.allowed_networks),
                     None => false,
@@ -283,6 +300,12 @@ impl Allowlist {
     /// Refuses a URL whose scheme, host or port is not allowed.
     pub fn check(&self, url: &Url) -> Result<(), EgressError> {
         self.0.check(url).map_err(|e| EgressError::Denied(e.to_string()))
+    }
+
+    /// [`Allowlist::check`] with `url`'s host already normalised: `host` is
+    /// `HostName::of_url(url)`, `None` where that failed.
+    pub fn check_host(&self, url: &Url, host: Option<&HostName>) -> Result<(), EgressError> {
+        self.0.check_host(url, host).map_err(|e| EgressError::Denied(e.to_string()))
     }
 
     /// The policy crate's allowlist, for rules that live there.
@@ -503,13 +526,15 @@ impl EgressClient {
             None => Url::parse(&req.url)
                 .map_err(|e| EgressError::Denied(format!("`{}` is not an absolute URL: {e}", req.url)))?,
         };
+        // Normalised once for every rule below: each would otherwise build it again.
+        let host = HostName::of_url(&url);
         // The allowlist before anything could rewrite the request.
-        allowlist.check(&url)?;
-        let host = HostName::of_url(&url).map_err(|e| EgressError::Denied(e.to_string()))?;
+        allowlist.check_host(&url, host.as_ref().ok())?;
+        let host = host.map_err(|e| EgressError::Denied(e.to_string()))?;
         if let Some(ip) = host.ip() {
             config.check_address(ip)?;
         }
-        config.check_scheme(&url)?;
+        config.check_scheme_of(&url, &host)?;
         let forward = headers::prepare(&req.headers, config.header_limits(), &host, url.port_or_known_default())
             .map_err(|e| EgressError::Denied(e.to_string()))?;
         let method = http::Method::from_bytes(req.method.as_bytes())
@@ -652,6 +677,14 @@ mod tests {
         assert!(config.check_scheme(&Url::parse("http://acme.zendesk.test").unwrap()).is_ok());
         assert!(config.check_scheme(&Url::parse("http://ACME.zendesk.test.").unwrap()).is_ok());
         assert!(config.check_scheme(&Url::parse("ftp://x.test").unwrap()).is_err());
+        // The send path passes the host it normalised once; the rule decides the same.
+        for text in
+            ["http://127.0.0.5:8080", "http://127.0.0.6", "http://ACME.zendesk.test.", "https://x.test", "ftp://x.test"]
+        {
+            let url = Url::parse(text).unwrap();
+            let host = HostName::of_url(&url).unwrap();
+            assert_eq!(config.check_scheme_of(&url, &host), config.check_scheme(&url), "{text}");
+        }
     }
 
     #[tokio::test]
