@@ -87,6 +87,7 @@ async fn a_hook_of_the_wrong_type_is_refused_at_load() {
     let message = err.to_string();
     assert!(matches!(err, LoadError::WrongWorld(_)), "{message}");
     assert!(message.contains("expected `string` found `u32`"), "says what differs: {message}");
+    assert!(message.contains("`auth-flow.api-base`"), "names the hook: {message}");
     assert!(message.contains("keyway plugin build"), "says how to fix it: {message}");
 }
 

@@ -92,11 +92,70 @@ impl<'a> Exports<'a> {
         Ok(answer)
     }
 
-    /// Type-checks every hook of the instance against `every`, the generated bindings'
-    /// indices of the same component, as they do on each instantiation: run once, when the
+    /// Type-checks every hook of the instance, one at a time, against the signature its call
+    /// below uses, so the error names the hook that differs; then against `every`, the
+    /// generated bindings' indices of the same component, as they do on each instantiation,
+    /// which also covers a hook added to the WIT before it is added here. Run once, when the
     /// plugin loads.
     pub fn check_every_hook(&self, store: &mut Store<StoreData>, every: &IntegrationIndices) -> wasmtime::Result<()> {
-        every.load(store, &self.instance).map(drop)
+        let i = self.indices;
+        self.check::<(), Manifest>(store, "metadata.get", &i.get)?;
+        self.check::<(&HookContext, &AuthorizeRequest), Result<String, AuthError>>(
+            store,
+            "auth-flow.authorize-url",
+            &i.authorize_url,
+        )?;
+        self.check::<(&HookContext, &[(String, String)]), Result<CallbackResult, AuthError>>(
+            store,
+            "auth-flow.parse-callback",
+            &i.parse_callback,
+        )?;
+        self.check::<(&HookContext, &Grant), Result<HttpRequest, AuthError>>(
+            store,
+            "auth-flow.token-request",
+            &i.token_request,
+        )?;
+        self.check::<(&HookContext, &Grant, &HttpResponse), Result<TokenSet, AuthError>>(
+            store,
+            "auth-flow.parse-token-response",
+            &i.parse_token_response,
+        )?;
+        self.check::<(&HookContext, &RevokeTarget), Result<Option<HttpRequest>, AuthError>>(
+            store,
+            "auth-flow.revoke-request",
+            &i.revoke_request,
+        )?;
+        self.check::<(&HookContext,), Result<String, AuthError>>(store, "auth-flow.api-base", &i.api_base)?;
+        self.check::<(&HookContext,), Result<Vec<AuthPlacement>, AuthError>>(store, "auth-flow.api-auth", &i.api_auth)?;
+        self.check::<(&HookContext, &HttpRequest, &Credentials), Result<HttpRequest, AuthError>>(
+            store,
+            "auth-flow.sign-request",
+            &i.sign_request,
+        )?;
+        self.check::<(&ActionContext, &str, &str), Result<String, ActionError>>(store, "actions.invoke", &i.invoke)?;
+        every
+            .load(store, &self.instance)
+            .map(drop)
+            .map_err(|e| wasmtime::format_err!("a hook's signature differs from `{PACKAGE}@{API_VERSION}`: {e:#}"))
+    }
+
+    /// Type-checks one hook against the parameters `P` and result `R` its call passes.
+    fn check<P, R>(
+        &self,
+        store: &mut Store<StoreData>,
+        hook: &str,
+        index: &ComponentExportIndex,
+    ) -> wasmtime::Result<()>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        (R,): ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        match self.instance.get_typed_func::<P, (R,)>(&mut *store, index) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                Err(wasmtime::format_err!("the signature of `{hook}` differs from `{PACKAGE}@{API_VERSION}`: {e:#}"))
+            }
+        }
     }
 
     /// `metadata.get`.

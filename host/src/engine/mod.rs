@@ -374,10 +374,7 @@ impl PluginEngine {
             })
             .await?;
         let raw = raw.map_err(|e| {
-            LoadError::WrongWorld(format!(
-                "a hook's signature differs from `keyway:plugin@{API_VERSION}` ({e:#}); \
-                 rebuild it with this Keyway's `keyway-sdk` (`keyway plugin build`)"
-            ))
+            LoadError::WrongWorld(format!("{e:#}; rebuild it with this Keyway's `keyway-sdk` (`keyway plugin build`)"))
         })?;
         let manifest = Manifest::from_wit(raw).map_err(LoadError::Manifest)?;
         if fresh {
