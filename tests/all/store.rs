@@ -8,6 +8,7 @@ use keyway_store::{
     ActionRecord, ApiKeyRecord, ConnectionRecord, ConnectionStatus, ConsoleSessionRecord, FailedExchangeRecord,
     IntegrationRecord, PendingFlowRecord, PluginRecord, Store, StoreError,
 };
+use keyway_store::{Change, Watch};
 use keyway_tests::postgres::TestDatabase;
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -666,6 +667,86 @@ async fn check_survives_reopening(backend: Backend) {
     let store = keyway_store::connect(&url).await.expect("the store opens after close");
     assert_eq!(store.count_api_keys().await.unwrap(), 1);
     store.close().await;
+}
+
+// The change feed
+
+/// The next `n` changes on `feed`, in the order they come, failing on anything else: a
+/// `Changed(Everything)` here would drop a replica's whole cache for a write that changed one row.
+async fn next_changes(feed: &mut tokio::sync::mpsc::Receiver<Watch>, n: usize) -> Vec<Change> {
+    let mut changes = Vec::new();
+    while changes.len() < n {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no change within 10 s after {changes:?}"))
+            .expect("the feed is open");
+        match event {
+            Watch::Changed(Change::Everything) => panic!("the feed dropped everything after {changes:?}"),
+            Watch::Changed(change) => changes.push(change),
+            other => panic!("{other:?} after {changes:?}"),
+        }
+    }
+    changes
+}
+
+/// Another writer's commits reach the feed as the rows they changed, so a replica's cache drops
+/// just those: on PostgreSQL through the triggers' `NOTIFY`, on SQLite through the
+/// `cache_changes` log that `PRAGMA data_version` says to read. A commit to a table no cache
+/// holds (a plugin) reports nothing, and a cascade reports the rows it deleted.
+async fn check_the_feed_names_the_rows_another_writer_changed(backend: Backend) {
+    let Backend { store, url, _dir, _db } = backend;
+    let mut feed = store.watch();
+    let live = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv()).await.unwrap();
+    assert_eq!(live, Some(Watch::Live));
+    let other = keyway_store::connect(&url).await.expect("a second writer on the same database");
+
+    other.insert_integration(&integration("int_1", "one", 1)).await.unwrap();
+    other.put_plugin(&plugin("h_1", "no cache holds plugins", vec![1], 2)).await.unwrap();
+    other.insert_connection(&connection("con_1", "int_1", 3)).await.unwrap();
+    let key = api_key("key_1", "member", &"a".repeat(64), 4);
+    other.insert_api_key(&key).await.unwrap();
+    other.revoke_api_key("key_1", 5).await.unwrap();
+    other.delete_connection("con_1").await.unwrap();
+    assert_eq!(
+        next_changes(&mut feed, 5).await,
+        [
+            Change::Integration("int_1".into()),
+            Change::Connection("con_1".into()),
+            Change::ApiKey(key.key_hash.clone()),
+            Change::ApiKey(key.key_hash.clone()),
+            Change::Connection("con_1".into()),
+        ]
+    );
+
+    let action = ActionRecord {
+        integration_id: "int_1".into(),
+        name: "sync".into(),
+        definition: "{}".into(),
+        created_at: 6,
+        updated_at: 6,
+    };
+    other.insert_action(&action).await.unwrap();
+    let inserted = Change::Action { integration_id: "int_1".into(), name: "sync".into() };
+    assert_eq!(next_changes(&mut feed, 1).await, std::slice::from_ref(&inserted));
+    // Deleting the integration deletes its action by cascade; both are reported, in either order.
+    other.delete_integration("int_1").await.unwrap();
+    let mut deleted = next_changes(&mut feed, 2).await;
+    deleted.sort_by_key(|change| format!("{change:?}"));
+    assert_eq!(deleted, [inserted, Change::Integration("int_1".into())]);
+    other.close().await;
+}
+
+mod change_feed {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_names_the_rows_another_writer_changed() {
+        super::check_the_feed_names_the_rows_another_writer_changed(super::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_names_the_rows_another_writer_changed() {
+        let Some(backend) = super::postgres().await else { return };
+        super::check_the_feed_names_the_rows_another_writer_changed(backend).await;
+    }
 }
 
 mod reopening {

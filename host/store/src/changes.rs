@@ -4,9 +4,11 @@
 //! - **PostgreSQL:** triggers on `api_keys`, `integrations`, `connections` and `actions` send a
 //!   `NOTIFY keyway_changes` naming the row, delivered when its transaction commits; the feed
 //!   `LISTEN`s on a connection of its own and reconnects when it is lost.
-//! - **SQLite:** one file, usually one process. A connection of the feed's own polls
-//!   `PRAGMA data_version`, which moves when any other connection commits, and reports that
-//!   anything may have changed.
+//! - **SQLite:** one file, usually one process. Triggers log each change to a cached row in
+//!   `cache_changes`, in the transaction that makes it. A connection of the feed's own polls
+//!   `PRAGMA data_version`, which moves when any other connection commits, and then reads the
+//!   log's new entries: a commit that changed no cached row (an event, a pending flow) drops
+//!   nothing, and one that did drops only those rows.
 //!
 //! A cache must trust its entries only between [`Watch::Live`] and the next [`Watch::Lost`]:
 //! while the feed is down, changes go unseen.
@@ -138,26 +140,21 @@ pub(crate) async fn watch_sqlite(options: Option<sqlx::sqlite::SqliteConnectOpti
                 continue;
             }
         };
-        let mut seen: Option<i64> = None;
+        let mut log: Option<SqliteLog> = None;
         loop {
-            let version = sqlx::query_scalar::<_, i64>("PRAGMA data_version").fetch_one(&mut conn).await;
-            let event = match (version, seen) {
-                (Ok(v), None) => {
-                    seen = Some(v);
-                    Some(Watch::Live)
-                }
-                (Ok(v), Some(old)) if v != old => {
-                    seen = Some(v);
-                    Some(Watch::Changed(Change::Everything))
-                }
-                (Ok(_), Some(_)) => None,
-                (Err(e), _) => Some(Watch::Lost(format!("reading the database's version: {e}"))),
+            let events = match log.as_mut() {
+                None => SqliteLog::open(&mut conn).await.map(|opened| {
+                    log = Some(opened);
+                    vec![Watch::Live]
+                }),
+                Some(log) => log.poll(&mut conn).await.map(|changes| changes.into_iter().map(Watch::Changed).collect()),
             };
-            let lost = matches!(event, Some(Watch::Lost(_)));
-            if let Some(event) = event
-                && tx.send(event).await.is_err()
-            {
-                return;
+            let events = events.unwrap_or_else(|e| vec![Watch::Lost(format!("reading the change log: {e}"))]);
+            let lost = matches!(events.last(), Some(Watch::Lost(_)));
+            for event in events {
+                if tx.send(event).await.is_err() {
+                    return;
+                }
             }
             if lost {
                 break;
@@ -167,6 +164,59 @@ pub(crate) async fn watch_sqlite(options: Option<sqlx::sqlite::SqliteConnectOpti
                 _ = tx.closed() => return,
             }
         }
+    }
+}
+
+/// Where a SQLite reader is in the file's change log (`cache_changes`).
+#[derive(Debug)]
+struct SqliteLog {
+    /// `PRAGMA data_version` when last read: it moves when another connection commits.
+    version: i64,
+    /// The last entry read.
+    seq: i64,
+}
+
+impl SqliteLog {
+    /// Starts reading at the log's end: what was logged before is what a cache that goes live
+    /// now has not yet read.
+    async fn open(conn: &mut sqlx::SqliteConnection) -> Result<Self, sqlx::Error> {
+        let version = Self::data_version(conn).await?;
+        // The last `seq` ever given out, pruned or not (`AUTOINCREMENT` keeps it in
+        // `sqlite_sequence`), so the next entry is exactly one more.
+        let seq = sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'cache_changes'), 0)",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(Self { version, seq })
+    }
+
+    /// The changes committed since the last poll, in commit order; `Everything` if entries
+    /// were pruned before they were read.
+    async fn poll(&mut self, conn: &mut sqlx::SqliteConnection) -> Result<Vec<Change>, sqlx::Error> {
+        // The version first: a commit landing between the two reads is read now and seen
+        // again as a version change next time, where reading the log first could miss it.
+        let version = Self::data_version(conn).await?;
+        if version == self.version {
+            return Ok(Vec::new());
+        }
+        self.version = version;
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT seq, payload FROM cache_changes WHERE seq > ? ORDER BY seq")
+                .bind(self.seq)
+                .fetch_all(&mut *conn)
+                .await?;
+        let Some(&(last, _)) = rows.last() else { return Ok(Vec::new()) };
+        let contiguous = rows.first().is_some_and(|(first, _)| *first == self.seq + 1);
+        self.seq = last;
+        if !contiguous {
+            return Ok(vec![Change::Everything]);
+        }
+        Ok(rows.iter().map(|(_, payload)| Change::from_payload(payload)).collect())
+    }
+
+    async fn data_version(conn: &mut sqlx::SqliteConnection) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar::<_, i64>("PRAGMA data_version").fetch_one(conn).await
     }
 }
 

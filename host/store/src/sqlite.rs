@@ -178,6 +178,53 @@ mod tests {
         release.await.unwrap();
     }
 
+    /// The next event on `feed`, within 10 s.
+    async fn next(feed: &mut tokio::sync::mpsc::Receiver<crate::Watch>) -> crate::Watch {
+        tokio::time::timeout(Duration::from_secs(10), feed.recv()).await.expect("an event within 10 s").unwrap()
+    }
+
+    // Triggers keep the newest 10,000 log entries. A reader that has not read the ones pruned
+    // cannot know what they changed, so it drops everything, then reads row by row again.
+    #[tokio::test]
+    async fn a_reader_behind_the_pruned_change_log_drops_everything_then_resumes() {
+        use crate::{Change, Watch};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("k.db").display());
+        let store = super::SqliteStore::connect(&url).await.unwrap();
+        let mut feed = store.watch();
+        assert_eq!(next(&mut feed).await, Watch::Live);
+
+        let many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10001) \
+                    INSERT INTO cache_changes (payload) SELECT 'connections:con_' || i FROM n";
+        sqlx::query(many).execute(&store.pool).await.unwrap();
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cache_changes").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(kept, 10_000, "the log keeps its newest 10,000 entries");
+        assert_eq!(next(&mut feed).await, Watch::Changed(Change::Everything));
+
+        sqlx::query("INSERT INTO cache_changes (payload) VALUES ('api_keys:abc')").execute(&store.pool).await.unwrap();
+        assert_eq!(next(&mut feed).await, Watch::Changed(Change::ApiKey("abc".into())));
+    }
+
+    // A rolled-back write logs nothing, and leaves no gap that would drop everything.
+    #[tokio::test]
+    async fn a_rolled_back_change_is_not_reported() {
+        use crate::{Change, Watch};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("k.db").display());
+        let store = super::SqliteStore::connect(&url).await.unwrap();
+        let mut feed = store.watch();
+        assert_eq!(next(&mut feed).await, Watch::Live);
+
+        let mut tx = store.pool.begin().await.unwrap();
+        sqlx::query("INSERT INTO cache_changes (payload) VALUES ('api_keys:rolled-back')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        sqlx::query("INSERT INTO cache_changes (payload) VALUES ('api_keys:kept')").execute(&store.pool).await.unwrap();
+        assert_eq!(next(&mut feed).await, Watch::Changed(Change::ApiKey("kept".into())));
+    }
+
     #[tokio::test]
     async fn a_fresh_database_is_current_and_one_missing_row_is_reported() {
         let store = super::SqliteStore::connect("sqlite::memory:").await.unwrap();
