@@ -181,14 +181,13 @@ impl SqliteLog {
     /// now has not yet read.
     async fn open(conn: &mut sqlx::SqliteConnection) -> Result<Self, sqlx::Error> {
         let version = Self::data_version(conn).await?;
-        // The last `seq` ever given out, pruned or not (`AUTOINCREMENT` keeps it in
-        // `sqlite_sequence`), so the next entry is exactly one more.
-        let seq = sqlx::query_scalar::<_, i64>(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'cache_changes'), 0)",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+        // The next entry is exactly one more: pruning never deletes the newest.
+        let seq = Self::last_seq(conn).await?;
         Ok(Self { version, seq })
+    }
+
+    async fn last_seq(conn: &mut sqlx::SqliteConnection) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM cache_changes").fetch_one(conn).await
     }
 
     /// The changes committed since the last poll, in commit order; `Everything` if entries
@@ -206,7 +205,15 @@ impl SqliteLog {
                 .bind(self.seq)
                 .fetch_all(&mut *conn)
                 .await?;
-        let Some(&(last, _)) = rows.last() else { return Ok(Vec::new()) };
+        let Some(&(last, _)) = rows.last() else {
+            // Nothing new, unless the log was emptied by hand and `seq` began again below ours.
+            let last = Self::last_seq(conn).await?;
+            if last < self.seq {
+                self.seq = last;
+                return Ok(vec![Change::Everything]);
+            }
+            return Ok(Vec::new());
+        };
         let contiguous = rows.first().is_some_and(|(first, _)| *first == self.seq + 1);
         self.seq = last;
         if !contiguous {

@@ -183,8 +183,8 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), feed.recv()).await.expect("an event within 10 s").unwrap()
     }
 
-    // Triggers keep the newest 10,000 log entries. A reader that has not read the ones pruned
-    // cannot know what they changed, so it drops everything, then reads row by row again.
+    // Every 1,000th entry prunes all but the newest 10,000. A reader that has not read the ones
+    // pruned cannot know what they changed, so it drops everything, then reads row by row again.
     #[tokio::test]
     async fn a_reader_behind_the_pruned_change_log_drops_everything_then_resumes() {
         use crate::{Change, Watch};
@@ -194,15 +194,26 @@ mod tests {
         let mut feed = store.watch();
         assert_eq!(next(&mut feed).await, Watch::Live);
 
-        let many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10001) \
+        let many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 11000) \
                     INSERT INTO cache_changes (payload) SELECT 'connections:con_' || i FROM n";
         sqlx::query(many).execute(&store.pool).await.unwrap();
-        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cache_changes").fetch_one(&store.pool).await.unwrap();
-        assert_eq!(kept, 10_000, "the log keeps its newest 10,000 entries");
+        let (count, first): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), MIN(seq) FROM cache_changes").fetch_one(&store.pool).await.unwrap();
+        assert_eq!((count, first), (10_000, 1_001), "the 11,000th entry pruned all but the newest 10,000");
         assert_eq!(next(&mut feed).await, Watch::Changed(Change::Everything));
 
         sqlx::query("INSERT INTO cache_changes (payload) VALUES ('api_keys:abc')").execute(&store.pool).await.unwrap();
         assert_eq!(next(&mut feed).await, Watch::Changed(Change::ApiKey("abc".into())));
+
+        // Emptied by hand, the log numbers from 1 again: below where the reader is, so it
+        // drops everything rather than wait for entries past its old place.
+        let mut tx = store.pool.begin().await.unwrap();
+        sqlx::query("DELETE FROM cache_changes").execute(&mut *tx).await.unwrap();
+        sqlx::query("INSERT INTO cache_changes (payload) VALUES ('api_keys:again')").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(next(&mut feed).await, Watch::Changed(Change::Everything));
+        sqlx::query("INSERT INTO cache_changes (payload) VALUES ('api_keys:next')").execute(&store.pool).await.unwrap();
+        assert_eq!(next(&mut feed).await, Watch::Changed(Change::ApiKey("next".into())));
     }
 
     // A rolled-back write logs nothing, and leaves no gap that would drop everything.
