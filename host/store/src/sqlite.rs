@@ -178,6 +178,17 @@ mod tests {
         release.await.unwrap();
     }
 
+    /// A store on a file in a temporary directory (kept while the first is), and its change
+    /// feed, live.
+    async fn live_store() -> (tempfile::TempDir, super::SqliteStore, tokio::sync::mpsc::Receiver<crate::Watch>) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("k.db").display());
+        let store = super::SqliteStore::connect(&url).await.unwrap();
+        let mut feed = store.watch();
+        assert_eq!(next(&mut feed).await, crate::Watch::Live);
+        (dir, store, feed)
+    }
+
     /// The next event on `feed`, within 10 s.
     async fn next(feed: &mut tokio::sync::mpsc::Receiver<crate::Watch>) -> crate::Watch {
         tokio::time::timeout(Duration::from_secs(10), feed.recv()).await.expect("an event within 10 s").unwrap()
@@ -188,11 +199,7 @@ mod tests {
     #[tokio::test]
     async fn a_reader_behind_the_pruned_change_log_drops_everything_then_resumes() {
         use crate::{Change, Watch};
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("k.db").display());
-        let store = super::SqliteStore::connect(&url).await.unwrap();
-        let mut feed = store.watch();
-        assert_eq!(next(&mut feed).await, Watch::Live);
+        let (_dir, store, mut feed) = live_store().await;
 
         let many = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 11000) \
                     INSERT INTO cache_changes (payload) SELECT 'connections:con_' || i FROM n";
@@ -220,11 +227,7 @@ mod tests {
     #[tokio::test]
     async fn a_rolled_back_change_is_not_reported() {
         use crate::{Change, Watch};
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("k.db").display());
-        let store = super::SqliteStore::connect(&url).await.unwrap();
-        let mut feed = store.watch();
-        assert_eq!(next(&mut feed).await, Watch::Live);
+        let (_dir, store, mut feed) = live_store().await;
 
         let mut tx = store.pool.begin().await.unwrap();
         sqlx::query("INSERT INTO cache_changes (payload) VALUES ('api_keys:rolled-back')")
