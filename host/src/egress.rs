@@ -10,7 +10,6 @@
 //! before anything could rewrite the request (Spin once had it the other way round). The
 //! rules themselves are pure functions in `keyway-policy`.
 
-use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -214,31 +213,35 @@ impl EgressConfig {
     /// Whether `url` may use its scheme: https always; plain http only to an address on
     /// `allowed_networks` or a host on `insecure_http_hosts`.
     pub fn check_scheme(&self, url: &Url) -> Result<(), EgressError> {
-        self.scheme_rule(url, || HostName::of_url(url).map(Cow::Owned))
+        self.scheme_rule(url, None)
     }
 
     /// [`EgressConfig::check_scheme`] for a caller that already normalised `url`'s host
     /// (`host` is `HostName::of_url(url)`).
     pub fn check_scheme_of(&self, url: &Url, host: &HostName) -> Result<(), EgressError> {
         debug_assert_eq!(Ok(host), HostName::of_url(url).as_ref(), "`host` must be `url`'s host, normalised");
-        self.scheme_rule(url, || Ok(Cow::Borrowed(host)))
+        self.scheme_rule(url, Some(host))
     }
 
-    /// The scheme rule; `host` is asked for only where the rule needs it (plain http).
-    fn scheme_rule<'h>(
-        &self,
-        url: &Url,
-        host: impl FnOnce() -> Result<Cow<'h, HostName>, keyway_policy::host::HostError>,
-    ) -> Result<(), EgressError> {
+    /// The scheme rule, with `url`'s host normalised by the caller, or (`None`) here, and only
+    /// where the rule needs it (plain http): an https URL is allowed whatever its host.
+    fn scheme_rule(&self, url: &Url, normalised: Option<&HostName>) -> Result<(), EgressError> {
         match url.scheme() {
             "https" => Ok(()),
             "http" => {
-                let host = host().map_err(|e| EgressError::Denied(e.to_string()))?;
+                let owned;
+                let host = match normalised {
+                    Some(host) => host,
+                    None => {
+                        owned = HostName::of_url(url).map_err(|e| EgressError::Denied(e.to_string()))?;
+                        &owned
+                    }
+                };
                 let allowed = match host.ip() {
                     Some(ip) => is_allowed(ip, &self.allowed_networks),
                     None => false,
                 };
-                if allowed || self.insecure_http_hosts.iter().any(|p| p.matches(&host)) {
+                if allowed || self.insecure_http_hosts.iter().any(|p| p.matches(host)) {
                     Ok(())
                 } else {
                     let setting = match host.ip() {

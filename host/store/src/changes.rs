@@ -214,7 +214,7 @@ impl SqliteLog {
             }
             return Ok(Vec::new());
         };
-        let contiguous = rows.first().is_some_and(|(first, _)| *first == self.seq + 1);
+        let contiguous = rows[0].0 == self.seq + 1;
         self.seq = last;
         if !contiguous {
             return Ok(vec![Change::Everything]);
